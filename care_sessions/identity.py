@@ -1,0 +1,93 @@
+"""Who is acting: staff accounts, clients, their tablets, and the principal behind a request."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Role(enum.StrEnum):
+    NURSE = "nurse"
+    HOST = "host"
+    ADMIN = "admin"
+    TABLET = "tablet"
+    FAMILY = "family"
+    ANONYMOUS = "anonymous"
+
+
+STAFF_ROLES = frozenset({Role.NURSE, Role.HOST, Role.ADMIN})
+
+
+class Language(enum.StrEnum):
+    FI = "fi"
+    SV = "sv"
+    EN = "en"
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    id: str
+    username: str
+    display_name: str
+    role: Role
+    password_hash: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """What the client (or the care team for them) chose for the tablet."""
+
+    language: Language = Language.FI
+    auto_answer: bool = False
+    auto_answer_after_s: int = 10
+
+
+@dataclass(frozen=True)
+class Client:
+    id: str
+    first_name: str
+    last_name: str
+    settings: ClientSettings = field(default_factory=ClientSettings)
+
+    @property
+    def display_name(self) -> str:
+        """ "Aino K." - how staff screens name a client without spelling out the full name."""
+        initial = f" {self.last_name[:1]}." if self.last_name else ""
+        return f"{self.first_name}{initial}"
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    client_id: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    label: str = ""
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a route or the owner of a socket."""
+
+    role: Role
+    subject_id: str
+    display_name: str
+    device_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def client_id(self) -> str | None:
+        """A tablet acts for exactly one client; staff act for none."""
+        return self.subject_id if self.role is Role.TABLET else None
+
+
+ANONYMOUS = Principal(role=Role.ANONYMOUS, subject_id="", display_name="")

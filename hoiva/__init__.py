@@ -1,0 +1,1 @@
+"""hoiva package."""

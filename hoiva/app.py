@@ -1,0 +1,78 @@
+"""The composition root: builds every service from the configuration and wires the edges."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from care_sessions.auth import AuthService
+from care_sessions.clock import Clock, SystemClock
+from hoiva.config import Config
+from hoiva.services import Services
+from hoiva.store import SqlStore, create_store_engine, migrate
+from media.ice import IceServerConfig, use_host_addresses
+from media.server import MediaServer, MediaSettings
+from signaling.runtime import SignalingRuntime
+
+log = logging.getLogger(__name__)
+
+SERVICES = web.AppKey("services", Services)
+
+
+async def build_services(config: Config, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    engine = create_store_engine(config.database.url)
+    await migrate(engine)
+    store = SqlStore(engine)
+    interrupted = await store.mark_open_sessions_interrupted(clock.now())
+    if interrupted:
+        log.warning(
+            "%d session records left open by a previous run marked interrupted", interrupted
+        )
+    use_host_addresses(config.media.bind_addresses)
+    media = MediaServer(
+        MediaSettings(
+            bind_addresses=tuple(config.media.bind_addresses),
+            announce_address=config.media.announce_address,
+            ice_servers=tuple(
+                IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
+                for s in config.media.ice_servers
+            ),
+        )
+    )
+    await media.start()
+    auth = AuthService(store, clock)
+    signaling = SignalingRuntime(config=config, store=store, clock=clock, auth=auth, media=media)
+    return Services(
+        config=config, clock=clock, store=store, auth=auth, media=media, signaling=signaling
+    )
+
+
+async def close_services(services: Services) -> None:
+    await services.signaling.close()
+    await services.media.close()
+    store = services.store
+    if isinstance(store, SqlStore):
+        await store.close()
+
+
+async def build_app(config: Config, *, clock: Clock | None = None) -> web.Application:
+    """The aiohttp application with its services started; they stop with the app."""
+    from web.setup import setup_web
+
+    services = await build_services(config, clock)
+    app = web.Application(client_max_size=64 * 1024)
+    app[SERVICES] = services
+    app.router.add_get("/ws", services.signaling.endpoint.handle, name="ws")
+    setup_web(app, services)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await close_services(services)
+
+    app.cleanup_ctx.append(lifecycle)
+    # Open WebSockets would hold the shutdown for aiohttp's whole grace period; say goodbye.
+    app.on_shutdown.append(lambda _app: services.signaling.close())
+    return app

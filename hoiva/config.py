@@ -1,0 +1,143 @@
+"""Hoiva's configuration: one typed tree, loaded once (defaults -> TOML file -> HOIVA_* env).
+
+Unknown keys are errors, so a misspelt setting fails at start-up instead of being ignored.
+`hoiva.sample.toml` at the repository root documents every key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+ENV_PREFIX = "HOIVA_"
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=86400)]
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    pass
+
+
+class ServerConfig(_Section, frozen=True):
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    # Where people reach Hoiva (behind a proxy this differs from host:port); used in links.
+    public_url: str | None = None
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    # Behind a TLS-terminating proxy Hoiva sees plain HTTP but cookies must still be Secure.
+    behind_tls_proxy: bool = False
+
+
+class DatabaseConfig(_Section, frozen=True):
+    url: str = "sqlite+aiosqlite:///var/hoiva.sqlite3"
+
+
+class BusConfig(_Section, frozen=True):
+    redis_url: str | None = None
+    instance_id: str = ""
+
+
+class IceServer(_Section, frozen=True):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class MediaConfig(_Section, frozen=True):
+    bind_addresses: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
+    announce_address: str | None = None
+    # Empty by default on purpose: aiortc's built-in default is a public STUN server.
+    ice_servers: list[IceServer] = msgspec.field(default_factory=list)
+
+
+class CallsConfig(_Section, frozen=True):
+    ring_timeout_s: Seconds = 45.0
+    # How long a participant whose socket dropped may take to come back before the call ends.
+    drop_grace_s: Seconds = 10.0
+    media_timeout_s: Seconds = 20.0
+
+
+class SignalingConfig(_Section, frozen=True):
+    heartbeat_s: Annotated[int, msgspec.Meta(ge=1, le=300)] = 20
+    hello_timeout_s: Seconds = 10.0
+    max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=4 * 1024 * 1024)] = 256 * 1024
+
+
+class LogConfig(_Section, frozen=True):
+    level: str = "INFO"
+
+
+class Config(_Section, frozen=True):
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
+    bus: BusConfig = msgspec.field(default_factory=BusConfig)
+    media: MediaConfig = msgspec.field(default_factory=MediaConfig)
+    calls: CallsConfig = msgspec.field(default_factory=CallsConfig)
+    signaling: SignalingConfig = msgspec.field(default_factory=SignalingConfig)
+    log: LogConfig = msgspec.field(default_factory=LogConfig)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.server.tls_cert_file is not None or self.server.behind_tls_proxy
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+def load_config(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Defaults, then the TOML file, then HOIVA_SECTION__KEY variables, then overrides."""
+    tree: dict[str, Any] = {}
+    if path is not None:
+        try:
+            tree = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read configuration {path}: {exc}") from exc
+    for key, value in _env_entries(os.environ if env is None else env):
+        _set_path(tree, key, value)
+    for dotted, value in (overrides or {}).items():
+        _set_path(tree, dotted.split("."), value)
+    try:
+        return msgspec.convert(tree, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from exc
+
+
+def _env_entries(env: Mapping[str, str]) -> list[tuple[list[str], Any]]:
+    entries = []
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX) or name in ("HOIVA_CONFIG",):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        if len(path) != 2:
+            raise ConfigError(f"{name}: expected {ENV_PREFIX}SECTION__KEY, e.g. HOIVA_SERVER__PORT")
+        entries.append((path, _env_value(raw)))
+    return entries
+
+
+def _env_value(raw: str) -> Any:
+    """Environment values are TOML literals when they parse as one (numbers, lists, booleans)."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
+    node = tree
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{'.'.join(path)}: {part} is not a section")
+        node = child
+    node[path[-1]] = value

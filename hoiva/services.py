@@ -1,0 +1,25 @@
+"""The services one Hoiva process runs, built once by hoiva.app and handed to every edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from care_sessions.auth import AuthService
+from care_sessions.clock import Clock
+from care_sessions.ports import CareStore
+from hoiva.config import Config
+
+if TYPE_CHECKING:
+    from media.server import MediaServer
+    from signaling.runtime import SignalingRuntime
+
+
+@dataclass
+class Services:
+    config: Config
+    clock: Clock
+    store: CareStore
+    auth: AuthService
+    media: MediaServer
+    signaling: SignalingRuntime

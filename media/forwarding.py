@@ -1,0 +1,361 @@
+"""Packet-level forwarding: aiortc receiver and sender subclasses that move encoded RTP.
+
+A publisher's packets arrive at a `ForwardingReceiver`, which keeps aiortc's receive-side RTCP
+duties (receiver reports, NACKs, REMB upstream) but never depayloads, buffers or decodes; it
+hands each packet to the `ForwardingSender`s subscribed to it.  Each sender rewrites the packet
+into its own stream (SSRC, sequence numbers, timestamps, payload type, header extensions) and
+sends it on the subscriber's transport.  Every aiortc 1.16.0 internal used here is listed in
+docs/media.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiortc import clock
+from aiortc.codecs import is_rtx
+from aiortc.rate import RemoteBitrateEstimator
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcrtpparameters import (
+    RTCRtpCodecParameters,
+    RTCRtpReceiveParameters,
+    RTCRtpSendParameters,
+)
+from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver, StreamStatistics
+from aiortc.rtcrtpsender import RTCRtpSender, random_sequence_number
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTP_HISTORY_SIZE,
+    HeaderExtensionsMap,
+    RtcpPsfbPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unwrap_rtx,
+)
+from aiortc.utils import random32
+
+from media.keyframes import KeyframeRequestThrottle
+from media.rtp_rewrite import StreamRewriter
+from media.vp8 import is_keyframe_start
+
+logger = logging.getLogger(__name__)
+
+# A gated subscriber whose keyframe request went unanswered (PLI lost, publisher busy) asks
+# again after this long instead of staying black.
+KEYFRAME_RETRY_INTERVAL = 1.0
+
+
+class ForwardingReceiver(RTCRtpReceiver):
+    """Receives a publisher's RTP and fans it out, encoded, to subscribed senders."""
+
+    # aiortc 1.16.0 name-mangled RTCRtpReceiver state this class reads and writes.  Declared
+    # (annotation only, no value) so mypy checks the uses; see docs/media.md.
+    _RTCRtpReceiver__codecs: dict[int, RTCRtpCodecParameters]
+    _RTCRtpReceiver__rtx_ssrc: dict[int, int]
+    _RTCRtpReceiver__remote_streams: dict[int, StreamStatistics]
+    _RTCRtpReceiver__nack_generator: NackGenerator | None
+    _RTCRtpReceiver__remote_bitrate_estimator: RemoteBitrateEstimator | None
+    _RTCRtpReceiver__rtcp_ssrc: int | None
+    _RTCRtpReceiver__rtcp_task: asyncio.Future[None] | None
+    _RTCRtpReceiver__started: bool
+
+    def __init__(self, kind: str, transport: RTCDtlsTransport) -> None:
+        super().__init__(kind, transport)
+        self.media_kind = kind
+        self.media_ssrc: int | None = None
+        self.packets_received = 0
+        # Bumped when forwarding resumes after a host mute, so that subscribers start a new
+        # epoch instead of showing the silence as packet loss.
+        self.generation = 0
+        self._forwarding = True
+        self._subscribers: list[ForwardingSender] = []
+        self._keyframes = KeyframeRequestThrottle(self._send_pli_soon)
+        self._rtcp_tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def subscribers(self) -> tuple[ForwardingSender, ...]:
+        return tuple(self._subscribers)
+
+    @property
+    def forwarding(self) -> bool:
+        return self._forwarding
+
+    @property
+    def keyframe_requests_sent(self) -> int:
+        return self._keyframes.sent
+
+    def set_forwarding(self, enabled: bool) -> None:
+        """Stop or resume fanning out this publisher's packets (host mute)."""
+        if enabled and not self._forwarding:
+            self.generation += 1
+        self._forwarding = enabled
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe, throttled; audio receivers ignore it."""
+        if self.media_kind == "video":
+            self._keyframes.request()
+
+    async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
+        """Start receiving: aiortc's `receive()` minus the decoder thread it would start."""
+        if self._RTCRtpReceiver__started:
+            return
+        codecs = self._RTCRtpReceiver__codecs
+        for codec in parameters.codecs:
+            if codec.payloadType is not None:
+                codecs[codec.payloadType] = codec
+        for encoding in parameters.encodings:
+            if encoding.rtx and encoding.rtx.ssrc is not None and encoding.ssrc is not None:
+                self._RTCRtpReceiver__rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
+        self.transport._register_rtp_receiver(self, parameters)
+        self._RTCRtpReceiver__rtcp_task = asyncio.ensure_future(self._run_rtcp())
+        self._RTCRtpReceiver__started = True
+
+    async def stop(self) -> None:
+        self._keyframes.close()
+        for sender in tuple(self._subscribers):
+            sender.attach(None)
+        for task in tuple(self._rtcp_tasks):
+            task.cancel()
+        await super().stop()
+
+    async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        # Mirrors RTCRtpReceiver._handle_rtp_packet up to the point where it depayloads; from
+        # there the packet goes to the subscribers instead of the jitter buffer and decoder.
+        if not self._enabled:
+            return
+
+        estimator = self._RTCRtpReceiver__remote_bitrate_estimator
+        if estimator is not None and packet.extensions.abs_send_time is not None:
+            remb = estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrival_time_ms,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            rtcp_ssrc = self._RTCRtpReceiver__rtcp_ssrc
+            if rtcp_ssrc is not None and remb is not None:
+                await self._send_rtcp(
+                    RtcpPsfbPacket(
+                        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
+                        fci=pack_remb_fci(*remb),
+                    )
+                )
+
+        codecs = self._RTCRtpReceiver__codecs
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+
+        # Receiver reports upstream are built from these statistics.
+        streams = self._RTCRtpReceiver__remote_streams
+        stream = streams.get(packet.ssrc)
+        if stream is None:
+            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+
+        if is_rtx(codec):
+            original_ssrc = self._RTCRtpReceiver__rtx_ssrc.get(packet.ssrc)
+            apt = codec.parameters.get("apt")
+            if (
+                original_ssrc is None
+                or len(packet.payload) < 2
+                or not isinstance(apt, int)
+                or apt not in codecs
+            ):
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+
+        nack_generator = self._RTCRtpReceiver__nack_generator
+        if nack_generator is not None and nack_generator.add(packet):
+            await self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing))
+
+        self.media_ssrc = packet.ssrc
+        self.packets_received += 1
+        if self._subscribers and self._forwarding:
+            await self._fan_out(packet)
+
+    async def _fan_out(self, packet: RtpPacket) -> None:
+        now = time.monotonic()
+        # One wall-clock reading serves every subscriber (abs-send-time and SR counters).
+        ntp_time = clock.current_ntp_time()
+        keyframe: bool | None = None
+        for sender in tuple(self._subscribers):
+            if sender.awaiting_keyframe:
+                if keyframe is None:
+                    keyframe = is_keyframe_start(packet.payload)
+                if not keyframe:
+                    if now - sender.keyframe_requested_at >= KEYFRAME_RETRY_INTERVAL:
+                        sender.keyframe_requested_at = now
+                        self.request_keyframe()
+                    continue
+                sender.open_gate()
+            await sender.forward(packet, now=now, ntp_time=ntp_time)
+
+    def _add_subscriber(self, sender: ForwardingSender) -> None:
+        if sender not in self._subscribers:
+            self._subscribers.append(sender)
+
+    def _remove_subscriber(self, sender: ForwardingSender) -> None:
+        if sender in self._subscribers:
+            self._subscribers.remove(sender)
+
+    def _send_pli_soon(self) -> bool:
+        # Without a packet we do not know the publisher's SSRC yet; its first frame is a
+        # keyframe anyway.
+        if self.media_ssrc is None:
+            return False
+        task = asyncio.ensure_future(self._send_rtcp_pli(self.media_ssrc))
+        self._rtcp_tasks.add(task)
+        task.add_done_callback(self._rtcp_tasks.discard)
+        return True
+
+
+class ForwardingSender(RTCRtpSender):
+    """Sends one subscriber the packets of whichever publisher receiver it is attached to."""
+
+    # aiortc 1.16.0 name-mangled RTCRtpSender state this class writes; see docs/media.md.
+    _RTCRtpSender__rtp_history: dict[int, RtpPacket]
+    _RTCRtpSender__rtp_started: asyncio.Event
+    _RTCRtpSender__rtp_exited: asyncio.Event
+    _RTCRtpSender__ntp_timestamp: int
+    _RTCRtpSender__rtp_timestamp: int
+    _RTCRtpSender__octet_count: int
+    _RTCRtpSender__packet_count: int
+
+    def __init__(self, kind: str, transport: RTCDtlsTransport) -> None:
+        super().__init__(kind, transport)
+        self.awaiting_keyframe = False
+        self.keyframe_requested_at = 0.0
+        self.packets_forwarded = 0
+        self.first_forwarded_at: float | None = None
+        self._source: ForwardingReceiver | None = None
+        self._source_generation = 0
+        self._payload_type: int | None = None
+        self._mid: str | None = None
+        self._extensions_map = HeaderExtensionsMap()
+        self._rewriter: StreamRewriter | None = None
+
+    @property
+    def source(self) -> ForwardingReceiver | None:
+        return self._source
+
+    @property
+    def started(self) -> bool:
+        """True once negotiated and connected: aiortc has called `send()`."""
+        return self._rewriter is not None
+
+    def attach(self, source: ForwardingReceiver | None) -> None:
+        """Forward `source`'s packets from now on (None: send nothing)."""
+        if source is self._source:
+            return
+        if self._source is not None:
+            self._source._remove_subscriber(self)
+        self._source = source
+        self.awaiting_keyframe = False
+        if source is not None:
+            source._add_subscriber(self)
+            if self.started:
+                self._begin_epoch(source)
+
+    def open_gate(self) -> None:
+        """The packet about to be forwarded starts a keyframe: let the stream through."""
+        self.awaiting_keyframe = False
+
+    async def send(self, parameters: RTCRtpSendParameters) -> None:
+        # aiortc calls send() again after every renegotiation; only the first call counts.
+        if self._rewriter is not None:
+            return
+        codec = parameters.codecs[0]
+        self._payload_type = codec.payloadType
+        self._mid = parameters.muxId
+        self._extensions_map.configure(parameters)
+        # Registers the SSRC with the transport (so RTCP reaches us), notes the RTX payload
+        # type for retransmissions, starts our idle `_run_rtp` and aiortc's SR loop.
+        await super().send(parameters)
+        self._rewriter = StreamRewriter(
+            clock_rate=codec.clockRate,
+            initial_seq=random_sequence_number(),
+            initial_ts=random32(),
+        )
+        if self._source is not None:
+            self._begin_epoch(self._source)
+
+    async def stop(self) -> None:
+        self.attach(None)
+        await super().stop()
+
+    async def _run_rtp(self, codec: RTCRtpCodecParameters) -> None:
+        # Replaces aiortc's read-encode-packetize loop: packets arrive through `forward()`.
+        self._RTCRtpSender__rtp_started.set()
+        try:
+            await asyncio.get_running_loop().create_future()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._RTCRtpSender__rtp_exited.set()
+
+    def _send_keyframe(self) -> None:
+        # aiortc calls this for PLI and FIR from the subscriber; it would only flag an encoder
+        # we do not run.  The publisher is the one that can produce a keyframe.
+        if self._source is not None:
+            self._source.request_keyframe()
+
+    def _begin_epoch(self, source: ForwardingReceiver) -> None:
+        assert self._rewriter is not None
+        self._rewriter.end_epoch()
+        self._source_generation = source.generation
+        if self.kind == "video":
+            self.awaiting_keyframe = True
+            self.keyframe_requested_at = time.monotonic()
+            source.request_keyframe()
+
+    async def forward(self, packet: RtpPacket, *, now: float, ntp_time: int) -> None:
+        """Rewrite `packet` into this subscriber's stream and send it."""
+        rewriter = self._rewriter
+        source = self._source
+        if rewriter is None or source is None or self._payload_type is None:
+            return
+        if (
+            not rewriter.active
+            or rewriter.ssrc != packet.ssrc
+            or self._source_generation != source.generation
+        ):
+            self._source_generation = source.generation
+            rewriter.end_epoch()
+            rewriter.start(packet.sequence_number, packet.timestamp, packet.ssrc, now)
+        mapped = rewriter.map(packet.sequence_number, packet.timestamp, now)
+        if mapped is None:
+            return
+        sequence_number, timestamp = mapped
+
+        out = RtpPacket(
+            payload_type=self._payload_type,
+            marker=packet.marker,
+            sequence_number=sequence_number,
+            timestamp=timestamp,
+            ssrc=self._ssrc,
+            payload=packet.payload,
+        )
+        out.padding_size = packet.padding_size
+        extensions = out.extensions
+        extensions.mid = self._mid
+        extensions.abs_send_time = (ntp_time >> 14) & 0x00FFFFFF
+        extensions.audio_level = packet.extensions.audio_level
+
+        # aiortc's `_retransmit` serves the subscriber's NACKs from this history.
+        self._RTCRtpSender__rtp_history[sequence_number % RTP_HISTORY_SIZE] = out
+        try:
+            await self.transport._send_rtp(out.serialize(self._extensions_map))
+        except ConnectionError:
+            return
+
+        # Sender-report counters read by aiortc's `_run_rtcp`.
+        self._RTCRtpSender__ntp_timestamp = ntp_time
+        self._RTCRtpSender__rtp_timestamp = timestamp
+        self._RTCRtpSender__octet_count += len(packet.payload)
+        self._RTCRtpSender__packet_count += 1
+        self.packets_forwarded += 1
+        if self.first_forwarded_at is None:
+            self.first_forwarded_at = now

@@ -1,0 +1,404 @@
+"""A media room: participants, who receives whom on which transceivers, and renegotiation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiortc import RTCRtpTransceiver, RTCSessionDescription, sdp
+
+from media.errors import InvalidSdp, NegotiationError, RoomClosed, UnknownParticipant
+from media.forwarding import ForwardingReceiver, ForwardingSender
+from media.ice import rewrite_candidates, to_rtc_configuration
+from media.peer import ForwardingPeerConnection
+from media.settings import MediaSettings
+
+logger = logging.getLogger(__name__)
+
+# How long close() lets queued events and offers reach signaling before dropping them.
+_DRAIN_TIMEOUT = 2.0
+
+
+class MediaSignal(Protocol):
+    """What a room needs from signaling; handed in by `MediaServer.open_room`.
+
+    A room awaits these one at a time, in order, from a single task: implementations should
+    enqueue the message and return, not wait for the participant's reply.
+    """
+
+    async def send_offer(self, participant_id: str, sdp: str) -> None:
+        """Deliver a server renegotiation offer; the answer returns via `accept_answer`."""
+
+    async def media_event(
+        self, participant_id: str, event: str, detail: dict[str, object]
+    ) -> None:
+        """Report a media event about one participant (events: docs/media.md)."""
+
+
+@dataclass(eq=False)
+class _Slot:
+    """A pair of server-side senders on one participant's connection carrying one publisher."""
+
+    index: int
+    audio: RTCRtpTransceiver | None
+    video: RTCRtpTransceiver | None
+    publisher_id: str | None = None
+    announced: bool = False
+    # (kind, mid) of the tracks reported in track_added, reported again in track_removed.
+    announced_tracks: list[tuple[str, str]] = field(default_factory=list)
+
+    def transceivers(self) -> Iterator[tuple[str, RTCRtpTransceiver, ForwardingSender]]:
+        for kind, transceiver in (("audio", self.audio), ("video", self.video)):
+            if transceiver is not None:
+                sender = transceiver.sender
+                assert isinstance(sender, ForwardingSender)
+                yield kind, transceiver, sender
+
+
+@dataclass(eq=False)
+class _Participant:
+    participant_id: str
+    pc: ForwardingPeerConnection
+    audio_in: ForwardingReceiver | None
+    video_in: ForwardingReceiver | None
+    slots: list[_Slot] = field(default_factory=list)
+    connected: bool = False
+    needs_offer: bool = False
+    offer_scheduled: bool = False
+    closing: bool = False
+
+    def receiver(self, kind: str) -> ForwardingReceiver | None:
+        return self.audio_in if kind == "audio" else self.video_in
+
+
+def _check_offer(offer_sdp: str) -> None:
+    # aiortc's SDP parser is not written for hostile input and raises whatever it trips on.
+    try:
+        description = sdp.SessionDescription.parse(offer_sdp)
+    except Exception as exc:
+        raise InvalidSdp(f"unparsable offer: {exc}") from exc
+    if not any(media.kind in ("audio", "video") for media in description.media):
+        raise InvalidSdp("offer has no audio or video section")
+
+
+class MediaRoom:
+    """One call: every participant has one peer connection with the server."""
+
+    def __init__(self, room_id: str, signal: MediaSignal, settings: MediaSettings) -> None:
+        self.room_id = room_id
+        self._signal = signal
+        self._settings = settings
+        self._participants: dict[str, _Participant] = {}
+        self._lock = asyncio.Lock()
+        self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Events and offers go to signaling in order, through one pump task.
+        self._outbox: asyncio.Queue[Callable[[], Awaitable[None]] | None] = asyncio.Queue()
+        self._pump: asyncio.Task[None] | None = None
+
+    @property
+    def participants(self) -> list[str]:
+        return list(self._participants)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def connect(self, participant_id: str, offer_sdp: str) -> str:
+        """Answer a participant's offer; a participant that connects again replaces itself."""
+        self._check_open()
+        _check_offer(offer_sdp)
+        async with self._lock:
+            self._check_open()
+            previous = self._participants.pop(participant_id, None)
+            if previous is not None:
+                previous.closing = True
+                self._unroute(previous)
+            pc = ForwardingPeerConnection(to_rtc_configuration(self._settings.ice_servers))
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+                await pc.setLocalDescription(await pc.createAnswer())
+            # Anything aiortc raises while negotiating untrusted SDP means the offer is bad.
+            except Exception as exc:
+                await pc.close()
+                raise InvalidSdp(f"cannot answer offer: {exc}") from exc
+            participant = self._new_participant(participant_id, pc)
+            self._participants[participant_id] = participant
+            pc.on("connectionstatechange", lambda: self._on_connection_state(participant))
+            self._route()
+            answer = rewrite_candidates(pc.localDescription.sdp, self._settings.announce_address)
+        if previous is not None:
+            await self._close_participant(previous, "replaced")
+        return answer
+
+    async def accept_answer(self, participant_id: str, answer_sdp: str) -> None:
+        """Apply the participant's answer to the server's renegotiation offer."""
+        async with self._lock:
+            participant = self._require(participant_id)
+            if participant.pc.signalingState != "have-local-offer":
+                raise NegotiationError(f"no offer outstanding for {participant_id!r}")
+            try:
+                await participant.pc.setRemoteDescription(
+                    RTCSessionDescription(sdp=answer_sdp, type="answer")
+                )
+            except Exception as exc:
+                raise InvalidSdp(f"cannot apply answer: {exc}") from exc
+            if participant.needs_offer:
+                self._schedule_offer(participant)
+
+    async def disconnect(self, participant_id: str) -> None:
+        """Close the participant's connection; the others keep their call."""
+        async with self._lock:
+            participant = self._require(participant_id)
+            del self._participants[participant_id]
+            participant.closing = True
+            self._unroute(participant)
+        await self._close_participant(participant, "disconnected")
+
+    def set_audio_forwarding(self, participant_id: str, enabled: bool) -> None:
+        """Stop or resume forwarding this participant's microphone to everyone (host mute)."""
+        participant = self._require(participant_id)
+        if participant.audio_in is not None:
+            participant.audio_in.set_forwarding(enabled)
+
+    def forwarding_parts(
+        self, participant_id: str
+    ) -> tuple[list[ForwardingReceiver], list[ForwardingSender]]:
+        """The participant's server-side receivers and senders, for metrics and tests."""
+        participant = self._require(participant_id)
+        receivers = [r for r in (participant.audio_in, participant.video_in) if r is not None]
+        senders = [sender for slot in participant.slots for _, _, sender in slot.transceivers()]
+        return receivers, senders
+
+    async def close(self) -> None:
+        """Disconnect everyone and stop; the room cannot be used afterwards."""
+        async with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            participants = list(self._participants.values())
+            self._participants.clear()
+            for participant in participants:
+                participant.closing = True
+        tasks = tuple(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(
+            *(self._close_participant(p, "room_closed") for p in participants)
+        )
+        await self._drain_outbox()
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def _new_participant(self, participant_id: str, pc: ForwardingPeerConnection) -> _Participant:
+        receivers: dict[str, ForwardingReceiver] = {}
+        senders: dict[str, RTCRtpTransceiver] = {}
+        for transceiver in pc.getTransceivers():
+            direction = transceiver.currentDirection
+            receiver = transceiver.receiver
+            if direction in ("recvonly", "sendrecv") and isinstance(receiver, ForwardingReceiver):
+                receivers.setdefault(transceiver.kind, receiver)
+            if direction in ("sendonly", "sendrecv"):
+                senders.setdefault(transceiver.kind, transceiver)
+        participant = _Participant(
+            participant_id, pc, audio_in=receivers.get("audio"), video_in=receivers.get("video")
+        )
+        if senders:
+            participant.slots.append(_Slot(0, senders.get("audio"), senders.get("video")))
+        return participant
+
+    def _route(self) -> None:
+        """Give every participant a slot for every other participant (lock held)."""
+        for subscriber in self._participants.values():
+            for publisher in self._participants.values():
+                if publisher is subscriber or any(
+                    slot.publisher_id == publisher.participant_id for slot in subscriber.slots
+                ):
+                    continue
+                slot = next((s for s in subscriber.slots if s.publisher_id is None), None)
+                if slot is None:
+                    slot = self._add_slot(subscriber)
+                self._assign(subscriber, slot, publisher)
+            self._announce(subscriber)
+            if subscriber.needs_offer and subscriber.connected:
+                self._schedule_offer(subscriber)
+
+    def _unroute(self, publisher: _Participant) -> None:
+        for subscriber in self._participants.values():
+            for slot in subscriber.slots:
+                if slot.publisher_id == publisher.participant_id:
+                    self._release(subscriber, slot)
+        # A departing participant stops sending too; this detaches its senders from sources.
+        for slot in publisher.slots:
+            for _, _, sender in slot.transceivers():
+                sender.attach(None)
+
+    def _add_slot(self, subscriber: _Participant) -> _Slot:
+        index = len(subscriber.slots)
+        audio = subscriber.pc.addTransceiver("audio", direction="sendonly")
+        video = subscriber.pc.addTransceiver("video", direction="sendonly")
+        # One msid stream per slot, so that a browser lip-syncs a publisher's audio and video.
+        for transceiver in (audio, video):
+            transceiver.sender._stream_id = f"hoiva-slot-{index}"
+        slot = _Slot(index, audio, video)
+        subscriber.slots.append(slot)
+        subscriber.needs_offer = True
+        return slot
+
+    def _assign(self, subscriber: _Participant, slot: _Slot, publisher: _Participant) -> None:
+        slot.publisher_id = publisher.participant_id
+        slot.announced = False
+        slot.announced_tracks.clear()
+        for kind, _, sender in slot.transceivers():
+            sender.attach(publisher.receiver(kind))
+
+    def _release(self, subscriber: _Participant, slot: _Slot) -> None:
+        for _, _, sender in slot.transceivers():
+            sender.attach(None)
+        for kind, mid in slot.announced_tracks:
+            self._emit(subscriber.participant_id, "track_removed", {
+                "publisher_id": slot.publisher_id, "kind": kind, "mid": mid,
+            })
+        slot.publisher_id = None
+        slot.announced = False
+        slot.announced_tracks.clear()
+
+    def _announce(self, subscriber: _Participant) -> None:
+        """Emit track_added for assigned slots whose mids are known (negotiated or offered)."""
+        for slot in subscriber.slots:
+            if slot.publisher_id is None or slot.announced:
+                continue
+            parts = list(slot.transceivers())
+            if any(transceiver.mid is None for _, transceiver, _ in parts):
+                continue
+            slot.announced = True
+            for kind, transceiver, sender in parts:
+                if sender.source is not None and transceiver.mid is not None:
+                    slot.announced_tracks.append((kind, transceiver.mid))
+                    self._emit(subscriber.participant_id, "track_added", {
+                        "publisher_id": slot.publisher_id, "kind": kind,
+                        "mid": transceiver.mid, "stream_id": sender._stream_id,
+                    })
+
+    # -- renegotiation ---------------------------------------------------------------------
+
+    def _schedule_offer(self, participant: _Participant) -> None:
+        if not participant.offer_scheduled:
+            participant.offer_scheduled = True
+            self._spawn(self._renegotiate(participant))
+
+    async def _renegotiate(self, participant: _Participant) -> None:
+        pid = participant.participant_id
+        async with self._lock:
+            participant.offer_scheduled = False
+            if (
+                participant.closing
+                or self._participants.get(pid) is not participant
+                or not participant.needs_offer
+                or not participant.connected
+                # An offer is outstanding: accept_answer() schedules the next one.
+                or participant.pc.signalingState != "stable"
+            ):
+                return
+            participant.needs_offer = False
+            try:
+                await participant.pc.setLocalDescription(await participant.pc.createOffer())
+            except Exception as exc:
+                logger.exception("renegotiation offer for %s in %s failed", pid, self.room_id)
+                self._emit(pid, "renegotiation_failed", {"error": str(exc)})
+                return
+            offer = rewrite_candidates(
+                participant.pc.localDescription.sdp, self._settings.announce_address
+            )
+            self._announce(participant)
+            self._post(lambda: self._signal.send_offer(pid, offer))
+
+    # -- connection lifecycle --------------------------------------------------------------
+
+    def _on_connection_state(self, participant: _Participant) -> None:
+        if participant.closing:
+            return
+        state = participant.pc.connectionState
+        pid = participant.participant_id
+        if state == "connected" and not participant.connected:
+            participant.connected = True
+            self._emit(pid, "connected", {})
+            if participant.needs_offer:
+                self._schedule_offer(participant)
+        elif state == "failed":
+            self._emit(pid, "failed", {})
+            self._spawn(self._drop(participant, "failed"))
+        elif state == "closed":
+            self._spawn(self._drop(participant, "remote_closed"))
+
+    async def _drop(self, participant: _Participant, reason: str) -> None:
+        async with self._lock:
+            if self._participants.get(participant.participant_id) is not participant:
+                return
+            del self._participants[participant.participant_id]
+            participant.closing = True
+            self._unroute(participant)
+        await self._close_participant(participant, reason)
+
+    async def _close_participant(self, participant: _Participant, reason: str) -> None:
+        participant.closing = True
+        try:
+            # Shielded: aiortc shares one "closed" future between concurrent close() calls, and
+            # cancelling a waiter would cancel that future under aiortc's own close task.
+            await asyncio.shield(participant.pc.close())
+        except Exception:
+            logger.exception("closing %s in %s", participant.participant_id, self.room_id)
+        self._emit(participant.participant_id, "closed", {"reason": reason})
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _require(self, participant_id: str) -> _Participant:
+        self._check_open()
+        participant = self._participants.get(participant_id)
+        if participant is None:
+            raise UnknownParticipant(f"{participant_id!r} is not in media room {self.room_id!r}")
+        return participant
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RoomClosed(f"media room {self.room_id!r} is closed")
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _emit(self, participant_id: str, event: str, detail: dict[str, object]) -> None:
+        self._post(lambda: self._signal.media_event(participant_id, event, detail))
+
+    def _post(self, call: Callable[[], Awaitable[None]]) -> None:
+        self._outbox.put_nowait(call)
+        if self._pump is None:
+            self._pump = asyncio.ensure_future(self._run_outbox())
+
+    async def _run_outbox(self) -> None:
+        while True:
+            call = await self._outbox.get()
+            if call is None:
+                return
+            try:
+                await call()
+            except Exception:
+                # A broken signaling path must not stop media for the rest of the room.
+                logger.exception("media signal call failed in room %s", self.room_id)
+
+    async def _drain_outbox(self) -> None:
+        if self._pump is None:
+            return
+        self._outbox.put_nowait(None)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._pump), _DRAIN_TIMEOUT)
+        except TimeoutError:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump

@@ -1,0 +1,180 @@
+"""Synthetic camera and microphone: frames that say who sent them and which frame they are.
+
+Each video frame carries (source_id, frame_counter) as three rows of sixteen large black/white
+blocks at the top: a fixed sync word, the source id, the counter (mod 65536).  Blocks of 1/16
+of the frame width survive VP8 at low bitrates, so a receiver can tell whose stream it got and
+whether frames arrive in order, after real encoding, forwarding and decoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import math
+import time
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame, VideoFrame
+
+_BITS = 16
+_SYNC_WORD = 0xB38F
+_VIDEO_CLOCK_RATE = 90_000
+_VIDEO_TIME_BASE = fractions.Fraction(1, _VIDEO_CLOCK_RATE)
+
+Image = npt.NDArray[np.uint8]
+
+
+def _block_geometry(width: int, height: int) -> tuple[int, int]:
+    return width // _BITS, max(8, height // 16)
+
+
+def _draw_word(image: Image, row: int, word: int) -> None:
+    block_w, block_h = _block_geometry(image.shape[1], image.shape[0])
+    top = row * block_h
+    for bit in range(_BITS):
+        value = 255 if (word >> (_BITS - 1 - bit)) & 1 else 0
+        left = bit * block_w
+        image[top : top + block_h, left : left + block_w] = value
+
+
+def _read_word(gray: Image, row: int) -> int:
+    block_w, block_h = _block_geometry(gray.shape[1], gray.shape[0])
+    top = row * block_h
+    word = 0
+    for bit in range(_BITS):
+        left = bit * block_w
+        # Sample the middle half of the block: edges bleed after lossy coding.
+        centre = gray[
+            top + block_h // 4 : top + block_h - block_h // 4,
+            left + block_w // 4 : left + block_w - block_w // 4,
+        ]
+        word = (word << 1) | int(float(centre.mean()) > 127.5)
+    return word
+
+
+def draw_marks(image: Image, source_id: int, counter: int) -> None:
+    """Write the sync word, `source_id` and `counter` (mod 65536) into `image` in place."""
+    _draw_word(image, 0, _SYNC_WORD)
+    _draw_word(image, 1, source_id & 0xFFFF)
+    _draw_word(image, 2, counter & 0xFFFF)
+
+
+def read_marks(image: npt.NDArray[Any]) -> tuple[int, int] | None:
+    """(source_id, counter) from a decoded frame (grey or BGR), None if it carries no marks."""
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    gray: Image = np.asarray(image, dtype=np.uint8)
+    block_w, block_h = _block_geometry(gray.shape[1], gray.shape[0])
+    if block_w < 4 or gray.shape[0] < 3 * block_h:
+        return None
+    if _read_word(gray, 0) != _SYNC_WORD:
+        return None
+    return _read_word(gray, 1), _read_word(gray, 2)
+
+
+class SyntheticVideoTrack(MediaStreamTrack):
+    """A moving test pattern at `fps` with (source_id, frame counter) marks; black: no content."""
+
+    kind = "video"
+
+    def __init__(
+        self,
+        source_id: int,
+        fps: int = 30,
+        width: int = 640,
+        height: int = 480,
+        black: bool = False,
+    ) -> None:
+        super().__init__()
+        if not 0 <= source_id <= 0xFFFF:
+            raise ValueError("source_id must fit in 16 bits")
+        if width % 2 or height % 2 or width < 64 or height < 64:
+            raise ValueError("frame size must be even and at least 64x64")
+        self.source_id = source_id
+        self.fps = fps
+        self.width = width
+        self.height = height
+        self.black = black
+        self.frames_sent = 0
+        self._start: float | None = None
+        # A diagonal gradient that scrolls sideways: motion everywhere, cheap to produce.
+        x = np.arange(width * 2, dtype=np.uint16)[None, :]
+        y = np.arange(height, dtype=np.uint16)[:, None]
+        self._background: Image = ((x + y) % 256).astype(np.uint8)
+
+    async def recv(self) -> VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        counter = self.frames_sent
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        else:
+            delay = self._start + counter / self.fps - now
+            if delay > 0:
+                await asyncio.sleep(delay)
+        frame = VideoFrame.from_ndarray(self._draw(counter), format="yuv420p")
+        frame.pts = round(counter * _VIDEO_CLOCK_RATE / self.fps)
+        frame.time_base = _VIDEO_TIME_BASE
+        self.frames_sent += 1
+        return frame
+
+    def _draw(self, counter: int) -> Image:
+        """One I420 frame: luma pattern and marks, neutral chroma."""
+        height, width = self.height, self.width
+        yuv: Image = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
+        luma = yuv[:height]
+        if self.black:
+            luma[:] = 16
+            return yuv
+        shift = (counter * 4) % width
+        luma[:] = self._background[:, shift : shift + width]
+        radius = max(8, height // 8)
+        phase = 2 * math.pi * counter / (self.fps * 4)
+        centre = (
+            int(width / 2 + (width / 3) * math.cos(phase)),
+            int(height * 0.6 + (height / 5) * math.sin(phase)),
+        )
+        cv2.circle(luma, centre, radius, 235, thickness=-1)
+        draw_marks(luma, self.source_id, counter)
+        return yuv
+
+
+class SyntheticAudioTrack(MediaStreamTrack):
+    """A sine tone in 20 ms frames of 48 kHz mono s16."""
+
+    kind = "audio"
+
+    def __init__(self, frequency: float = 440.0, sample_rate: int = 48_000) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self.sample_rate = sample_rate
+        self.frames_sent = 0
+        self._samples = sample_rate // 50
+        self._start: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        index = self.frames_sent
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        else:
+            delay = self._start + index * 0.02 - now
+            if delay > 0:
+                await asyncio.sleep(delay)
+        first = index * self._samples
+        t = np.arange(first, first + self._samples) / self.sample_rate
+        samples = (np.sin(2 * math.pi * self.frequency * t) * 8000).astype(np.int16)
+        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = self.sample_rate
+        frame.pts = first
+        frame.time_base = fractions.Fraction(1, self.sample_rate)
+        self.frames_sent += 1
+        return frame

@@ -1,0 +1,317 @@
+"""Care calls end to end: ringing, answering, media negotiation, ending, and their records."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from care_sessions.calls import Call, CallState, reason_for_hangup
+from care_sessions.clock import Clock
+from care_sessions.errors import Forbidden, InvalidState, NotFound
+from care_sessions.identity import Principal, Role
+from care_sessions.ports import CareStore
+from care_sessions.records import EndReason, SessionKind
+from hoiva.config import CallsConfig
+from media.errors import MediaError
+from media.server import MediaRoom, MediaServer
+from signaling.hub import SignalingHub
+from signaling.protocol import (
+    CallAccepted,
+    CallEnded,
+    CallIncoming,
+    CallMedia,
+    CallRinging,
+    MediaAnswer,
+    MediaOffer,
+)
+
+log = logging.getLogger(__name__)
+
+
+class _CallMediaSignal:
+    """What the media room tells the call: offers to relay and connection state changes."""
+
+    def __init__(self, service: CallService, call_id: str) -> None:
+        self._service = service
+        self._call_id = call_id
+
+    async def send_offer(self, participant_id: str, sdp: str) -> None:
+        await self._service.hub.send_to(participant_id, MediaOffer(call_id=self._call_id, sdp=sdp))
+
+    async def media_event(self, participant_id: str, event: str, detail: dict[str, object]) -> None:
+        await self._service.on_media_event(self._call_id, participant_id, event)
+
+
+class CallService:
+    """Owns every live call of this instance; the only writer of call records."""
+
+    def __init__(
+        self,
+        *,
+        store: CareStore,
+        clock: Clock,
+        hub: SignalingHub,
+        media: MediaServer,
+        settings: CallsConfig,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self.hub = hub
+        self._media = media
+        self._settings = settings
+        self._calls: dict[str, Call] = {}
+        self._by_subject: dict[str, str] = {}  # subject id -> live call id
+        self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ---- queries -------------------------------------------------------------------------
+
+    def call(self, call_id: str) -> Call | None:
+        return self._calls.get(call_id)
+
+    def call_of(self, subject_id: str) -> Call | None:
+        call_id = self._by_subject.get(subject_id)
+        return self._calls.get(call_id) if call_id else None
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._calls)
+
+    # ---- commands ------------------------------------------------------------------------
+
+    async def start(
+        self,
+        caller: Principal,
+        client_id: str,
+        *,
+        kind: SessionKind = SessionKind.CALL,
+        call_id: str | None = None,
+    ) -> Call:
+        """Ring a client's tablet; busy and offline outcomes are recorded too."""
+        if caller.role not in (Role.NURSE, Role.ADMIN):
+            raise Forbidden("only care staff can place care calls")
+        if caller.subject_id in self._by_subject:
+            raise InvalidState("you are already in a call; end it first")
+        client = await self._store.client(client_id)
+        if client is None:
+            raise NotFound(f"no client {client_id}")
+        now = self._clock.now()
+        call = Call.ring(
+            call_id=call_id or str(uuid.uuid4()),
+            kind=kind,
+            caller_id=caller.subject_id,
+            caller_name=caller.display_name,
+            client_id=client.id,
+            client_name=client.display_name,
+            at=now,
+        )
+        await self._store.session_started(call.record)
+        unavailable = (
+            EndReason.BUSY
+            if client.id in self._by_subject
+            else None
+            if self.hub.is_connected(client.id)
+            else EndReason.OFFLINE
+        )
+        if unavailable is not None:
+            call.end(at=now, by=None, reason=unavailable)
+            await self._store.session_updated(call.record)
+            await self.hub.send_to(
+                caller.subject_id, CallEnded(call_id=call.id, reason=unavailable.value)
+            )
+            return call
+
+        self._calls[call.id] = call
+        self._by_subject[caller.subject_id] = call.id
+        self._by_subject[client.id] = call.id
+        self.hub.ringing_clients.add(client.id)
+        await self.hub.refresh_presence(client.id)
+        await self.hub.send_to(
+            caller.subject_id,
+            CallRinging(call_id=call.id, client_id=client.id, client_name=client.display_name),
+        )
+        auto = client.settings.auto_answer_after_s if client.settings.auto_answer else None
+        await self.hub.send_to(
+            client.id,
+            CallIncoming(
+                call_id=call.id, caller_name=caller.display_name, auto_answer_after_s=auto
+            ),
+        )
+        self._arm(call.id, "ring", self._settings.ring_timeout_s, self._ring_timeout)
+        return call
+
+    async def answer(self, who: Principal, call_id: str) -> None:
+        call = self._participant_call(who, call_id)
+        if who.subject_id != call.client_id:
+            raise Forbidden("only the called client can answer")
+        call.answer(self._clock.now())
+        self._disarm(call.id, "ring")
+        self.hub.ringing_clients.discard(call.client_id)
+        self.hub.busy_clients.add(call.client_id)
+        await self.hub.refresh_presence(call.client_id)
+        await self._store.session_updated(call.record)
+        for subject in call.participants():
+            await self.hub.send_to(subject, CallAccepted(call_id=call.id))
+        self._arm(call.id, "media", self._settings.media_timeout_s, self._media_timeout)
+
+    async def decline(self, who: Principal, call_id: str) -> None:
+        call = self._participant_call(who, call_id)
+        if who.subject_id != call.client_id or call.state is not CallState.RINGING:
+            raise InvalidState("only a ringing call can be declined, by the client")
+        await self._end(call, by=who.subject_id, reason=EndReason.DECLINED)
+
+    async def hang_up(self, who: Principal, call_id: str) -> None:
+        call = self._participant_call(who, call_id)
+        await self._end(call, by=who.subject_id, reason=reason_for_hangup(call, who.subject_id))
+
+    async def media_offer(self, who: Principal, call_id: str, sdp: str) -> str:
+        """Connect a participant's peer connection to the call's media room."""
+        call = self._participant_call(who, call_id)
+        if who.subject_id == call.client_id and call.state is not CallState.ACTIVE:
+            # The caller may connect while it rings (it saves a round trip); the client only
+            # once it has answered, so an unanswered tablet never sends media.
+            raise InvalidState("answer the call before sending media")
+        room = self._room(call)
+        try:
+            answer = await room.connect(who.subject_id, sdp)
+        except MediaError as exc:
+            raise InvalidSdpError(str(exc)) from exc
+        await self.hub.send_to(who.subject_id, MediaAnswer(call_id=call.id, sdp=answer))
+        return answer
+
+    async def media_answer(self, who: Principal, call_id: str, sdp: str) -> None:
+        call = self._participant_call(who, call_id)
+        try:
+            await self._room(call).accept_answer(who.subject_id, sdp)
+        except MediaError as exc:
+            raise InvalidSdpError(str(exc)) from exc
+
+    async def connection_lost(self, who: Principal) -> None:
+        """A participant's last socket closed: ringing calls end, active ones wait for it."""
+        call = self.call_of(who.subject_id)
+        if call is None or self.hub.is_connected(who.subject_id):
+            return
+        if call.state is CallState.RINGING:
+            await self._end(call, by=who.subject_id, reason=EndReason.DROPPED)
+        else:
+            self._arm(call.id, f"drop:{who.subject_id}", self._settings.drop_grace_s, self._dropped)
+
+    async def connection_resumed(self, who: Principal) -> None:
+        """A participant came back within the grace period; the call goes on."""
+        call = self.call_of(who.subject_id)
+        if call is None:
+            return
+        self._disarm(call.id, f"drop:{who.subject_id}")
+        await self.hub.send_to(who.subject_id, CallAccepted(call_id=call.id))
+
+    async def end_calls_of(self, subject_id: str, reason: EndReason) -> None:
+        call = self.call_of(subject_id)
+        if call is not None:
+            await self._end(call, by=None, reason=reason)
+
+    async def on_media_event(self, call_id: str, subject_id: str, event: str) -> None:
+        call = self._calls.get(call_id)
+        if call is None:
+            return
+        if event == "connected":
+            if call.media_up(subject_id, self._clock.now()):
+                self._disarm(call.id, "media")
+                await self._store.session_updated(call.record)
+            for subject in call.participants():
+                await self.hub.send_to(
+                    subject, CallMedia(call_id=call.id, subject_id=subject_id, state="connected")
+                )
+        elif event == "failed":
+            await self._end(call, by=None, reason=EndReason.MEDIA_FAILED)
+
+    async def close(self) -> None:
+        """Shut down: open calls become 'interrupted' records."""
+        for call in list(self._calls.values()):
+            await self._end(call, by=None, reason=EndReason.INTERRUPTED)
+        for task in list(self._tasks):
+            task.cancel()
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _participant_call(self, who: Principal, call_id: str) -> Call:
+        call = self._calls.get(call_id)
+        # A call that is not yours looks the same as one that does not exist: a tablet must
+        # not learn which call ids are live.
+        if call is None or not call.is_participant(who.subject_id):
+            raise NotFound(f"no call {call_id}")
+        return call
+
+    def _room(self, call: Call) -> MediaRoom:
+        room = self._media.room(call.id)
+        if room is None:
+            room = self._media.open_room(call.id, _CallMediaSignal(self, call.id))
+        return room
+
+    async def _end(self, call: Call, *, by: str | None, reason: EndReason) -> None:
+        if call.state is CallState.ENDED:
+            return
+        call.end(at=self._clock.now(), by=by, reason=reason)
+        self._calls.pop(call.id, None)
+        for subject in call.participants():
+            if self._by_subject.get(subject) == call.id:
+                del self._by_subject[subject]
+        for key in [k for k in self._timers if k[0] == call.id]:
+            self._timers.pop(key).cancel()
+        self.hub.ringing_clients.discard(call.client_id)
+        self.hub.busy_clients.discard(call.client_id)
+        try:
+            await self._store.session_updated(call.record)
+        finally:
+            for subject in call.participants():
+                await self.hub.send_to(subject, CallEnded(call_id=call.id, reason=reason.value))
+            await self.hub.refresh_presence(call.client_id)
+            await self._media.close_room(call.id)
+
+    def _arm(
+        self,
+        call_id: str,
+        name: str,
+        delay: float,
+        action: Callable[[str, str], Coroutine[Any, Any, None]],
+    ) -> None:
+        self._disarm(call_id, name)
+        loop = asyncio.get_running_loop()
+        self._timers[(call_id, name)] = loop.call_later(
+            delay, lambda: self._spawn(action(call_id, name))
+        )
+
+    def _disarm(self, call_id: str, name: str) -> None:
+        timer = self._timers.pop((call_id, name), None)
+        if timer is not None:
+            timer.cancel()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _ring_timeout(self, call_id: str, _name: str) -> None:
+        self._timers.pop((call_id, _name), None)
+        call = self._calls.get(call_id)
+        if call is not None and call.state is CallState.RINGING:
+            await self._end(call, by=None, reason=EndReason.UNANSWERED)
+
+    async def _media_timeout(self, call_id: str, _name: str) -> None:
+        self._timers.pop((call_id, _name), None)
+        call = self._calls.get(call_id)
+        if call is not None and call.record.media_at is None:
+            await self._end(call, by=None, reason=EndReason.MEDIA_FAILED)
+
+    async def _dropped(self, call_id: str, name: str) -> None:
+        self._timers.pop((call_id, name), None)
+        call = self._calls.get(call_id)
+        subject = name.split(":", 1)[1]
+        if call is not None and not self.hub.is_connected(subject):
+            await self._end(call, by=subject, reason=EndReason.DROPPED)
+
+
+class InvalidSdpError(InvalidState):
+    code = "invalid_sdp"

@@ -1,0 +1,64 @@
+"""Signaling as the rest of the process sees it: built once, closed once."""
+
+from __future__ import annotations
+
+from care_sessions.auth import AuthService
+from care_sessions.clock import Clock
+from care_sessions.ports import CareStore
+from care_sessions.presence import Presence
+from care_sessions.records import EndReason
+from hoiva.config import Config
+from media.server import MediaServer
+from signaling.calls import CallService
+from signaling.connection import CloseCode
+from signaling.help_desk import HelpDesk
+from signaling.hub import SignalingHub
+from signaling.protocol import IceServerOut
+from signaling.ws import SignalingEndpoint
+
+
+class SignalingRuntime:
+    """The hub, the call service, the help desk and the WebSocket endpoint of one instance."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: CareStore,
+        clock: Clock,
+        auth: AuthService,
+        media: MediaServer,
+    ) -> None:
+        self.hub = SignalingHub(store, clock)
+        self.calls = CallService(
+            store=store, clock=clock, hub=self.hub, media=media, settings=config.calls
+        )
+        self.help_desk = HelpDesk(store, clock, self.hub, self.calls)
+        ice_servers = [
+            IceServerOut(urls=list(s.urls), username=s.username, credential=s.credential)
+            for s in config.media.ice_servers
+        ]
+        self.endpoint = SignalingEndpoint(
+            auth=auth,
+            store=store,
+            hub=self.hub,
+            calls=self.calls,
+            help_desk=self.help_desk,
+            heartbeat_s=config.signaling.heartbeat_s,
+            hello_timeout_s=config.signaling.hello_timeout_s,
+            max_frame_bytes=config.signaling.max_frame_bytes,
+            ice_servers=ice_servers,
+        )
+
+    def presence_of(self, client_id: str) -> Presence:
+        return self.hub.presence_of(client_id)
+
+    async def disconnect_device(self, device_id: str) -> None:
+        """A revoked tablet loses its calls and its socket at once."""
+        for principal in self.hub.principals_of_device(device_id):
+            await self.calls.end_calls_of(principal.subject_id, EndReason.REVOKED)
+        await self.hub.disconnect_device(device_id)
+
+    async def close(self) -> None:
+        await self.calls.close()
+        await self.hub.close_all(CloseCode.GOING_AWAY, "server shutting down")

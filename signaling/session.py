@@ -1,0 +1,139 @@
+"""One socket's life, transport-free: hello, authentication, then messages until it closes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from care_sessions.auth import AuthService
+from care_sessions.errors import AuthenticationFailed, CareSessionError
+from care_sessions.identity import Principal, Role
+from care_sessions.ports import CareStore
+from signaling.calls import CallService
+from signaling.connection import CloseCode, Connection, MessageSink
+from signaling.dispatch import Dispatcher
+from signaling.help_desk import HelpDesk
+from signaling.hub import SignalingHub
+from signaling.protocol import (
+    ClientSettingsOut,
+    Error,
+    Hello,
+    IceServerOut,
+    ProtocolError,
+    Welcome,
+    dump_message,
+    parse_message,
+)
+
+log = logging.getLogger(__name__)
+_SOCKET_ROLES = frozenset({Role.TABLET, Role.NURSE, Role.HOST, Role.ADMIN})
+
+
+class SignalingSession:
+    """Feeds frames from a transport through parsing, auth and dispatch; replies via the sink."""
+
+    def __init__(
+        self,
+        *,
+        sink: MessageSink,
+        http_principal: Principal | None,
+        auth: AuthService,
+        store: CareStore,
+        hub: SignalingHub,
+        calls: CallService,
+        help_desk: HelpDesk,
+        dispatcher: Dispatcher,
+        heartbeat_s: int,
+        ice_servers: list[IceServerOut],
+    ) -> None:
+        self._sink = sink
+        self._http_principal = http_principal
+        self._auth = auth
+        self._store = store
+        self._hub = hub
+        self._calls = calls
+        self._help = help_desk
+        self._dispatcher = dispatcher
+        self._heartbeat_s = heartbeat_s
+        self._ice_servers = ice_servers
+        self.connection: Connection | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.connection is not None
+
+    async def on_text(self, raw: str | bytes) -> None:
+        """Handle one frame; every failure becomes an error reply, never an exception."""
+        ref = None
+        try:
+            message = parse_message(raw)
+            ref = message.ref
+            if self.connection is None:
+                if not isinstance(message, Hello):
+                    raise ProtocolError("not_authenticated", "send hello first", ref)
+                await self._hello(message)
+                return
+            await self._dispatcher.handle(self.connection, message)
+        except ProtocolError as exc:
+            await self._error(exc.code, str(exc), exc.ref or ref)
+        except AuthenticationFailed as exc:
+            await self._error(exc.code, str(exc), ref)
+            await self._sink.close(CloseCode.NOT_AUTHENTICATED, "not authenticated")
+        except CareSessionError as exc:
+            await self._error(exc.code, str(exc), ref)
+        except Exception:
+            # A bug must cost one reply, not the socket nor the other calls on this server.
+            log.exception("unhandled error while handling a signaling message")
+            await self._error("internal", "internal error, the server logged it", ref)
+
+    async def on_closed(self) -> None:
+        if self.connection is None:
+            return
+        conn, self.connection = self.connection, None
+        conn.closed = True
+        await self._hub.unregister(conn)
+        await self._calls.connection_lost(conn.principal)
+
+    async def _hello(self, hello: Hello) -> None:
+        principal = self._http_principal
+        if hello.token is not None:
+            principal = await self._auth.tablet_principal(hello.token)
+        if principal is None or principal.role not in (
+            Role.TABLET,
+            Role.NURSE,
+            Role.HOST,
+            Role.ADMIN,
+        ):
+            raise AuthenticationFailed("sign in (staff) or send a device token (tablet)")
+        settings = None
+        if principal.role is Role.TABLET:
+            client = await self._store.client(principal.subject_id)
+            if client is None:
+                raise AuthenticationFailed("device belongs to no client")
+            settings = ClientSettingsOut(
+                language=client.settings.language.value,
+                auto_answer=client.settings.auto_answer,
+                auto_answer_after_s=client.settings.auto_answer_after_s,
+            )
+        conn = Connection(principal, self._sink)
+        await conn.send(
+            Welcome(
+                ref=hello.ref,
+                protocol=1,
+                role=principal.role.value,
+                subject_id=principal.subject_id,
+                display_name=principal.display_name,
+                heartbeat_s=self._heartbeat_s,
+                settings=settings,
+                ice_servers=self._ice_servers,
+            )
+        )
+        self.connection = conn
+        await self._hub.register(conn)
+        if principal.is_staff:
+            await conn.send(await self._help.queue_message())
+        await self._calls.connection_resumed(principal)
+
+    async def _error(self, code: str, message: str, ref: str | None) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self._sink.send_text(dump_message(Error(code=code, message=message, ref=ref)))

@@ -1,0 +1,111 @@
+"""The WebSocket endpoint: a thin pump between aiohttp and a SignalingSession."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from care_sessions.auth import AuthService
+from care_sessions.identity import Principal
+from care_sessions.ports import CareStore
+from signaling.calls import CallService
+from signaling.connection import CloseCode
+from signaling.dispatch import Dispatcher
+from signaling.help_desk import HelpDesk
+from signaling.hub import SignalingHub
+from signaling.protocol import IceServerOut
+from signaling.session import SignalingSession
+
+log = logging.getLogger(__name__)
+
+
+class _WebSocketSink:
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self._ws = ws
+
+    async def send_text(self, text: str) -> None:
+        if self._ws.closed:
+            raise ConnectionError("socket closed")
+        await self._ws.send_str(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._ws.close(code=code, message=reason.encode()[:120])
+
+
+class SignalingEndpoint:
+    """GET /ws: upgrades, then feeds text frames to a session until the socket closes."""
+
+    def __init__(
+        self,
+        *,
+        auth: AuthService,
+        store: CareStore,
+        hub: SignalingHub,
+        calls: CallService,
+        help_desk: HelpDesk,
+        heartbeat_s: int,
+        hello_timeout_s: float,
+        max_frame_bytes: int,
+        ice_servers: list[IceServerOut],
+    ) -> None:
+        self._auth = auth
+        self._store = store
+        self._hub = hub
+        self._calls = calls
+        self._help = help_desk
+        self._dispatcher = Dispatcher(calls, help_desk)
+        self._heartbeat_s = heartbeat_s
+        self._hello_timeout_s = hello_timeout_s
+        self._max_frame_bytes = max_frame_bytes
+        self._ice_servers = ice_servers
+        self._closing: set[asyncio.Future[bool]] = set()
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        # compress=False: permessage-deflate would cost ~100 KB per idle tablet socket, and
+        # signaling frames are small (WEBRTC-NOTES). aiohttp closes oversize frames with 1009.
+        ws = web.WebSocketResponse(
+            compress=False,
+            max_msg_size=self._max_frame_bytes,
+            heartbeat=float(self._heartbeat_s * 2),
+        )
+        await ws.prepare(request)
+        principal: Any = request.get("principal")
+        session = SignalingSession(
+            sink=_WebSocketSink(ws),
+            http_principal=principal if isinstance(principal, Principal) else None,
+            auth=self._auth,
+            store=self._store,
+            hub=self._hub,
+            calls=self._calls,
+            help_desk=self._help,
+            dispatcher=self._dispatcher,
+            heartbeat_s=self._heartbeat_s,
+            ice_servers=self._ice_servers,
+        )
+        hello_deadline = asyncio.get_running_loop().call_later(
+            self._hello_timeout_s, self._close_if_silent, ws, session
+        )
+        try:
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    await session.on_text(msg.data)
+                elif msg.type is WSMsgType.BINARY:
+                    # Text frames only; a binary frame is answered like any other bad input.
+                    await session.on_text(b"\x00")
+                elif msg.type is WSMsgType.ERROR:
+                    log.info("signaling socket error: %s", ws.exception())
+        finally:
+            hello_deadline.cancel()
+            await session.on_closed()
+        return ws
+
+    def _close_if_silent(self, ws: web.WebSocketResponse, session: SignalingSession) -> None:
+        if not session.authenticated and not ws.closed:
+            task = asyncio.ensure_future(
+                ws.close(code=CloseCode.HELLO_TIMEOUT, message=b"no hello")
+            )
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)

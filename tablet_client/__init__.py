@@ -1,0 +1,1 @@
+"""tablet_client package."""

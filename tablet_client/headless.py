@@ -1,0 +1,212 @@
+"""The headless tablet: what the kiosk page does, in Python, for Linux kiosk boards and tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from media.client_peer import ClientPeer, VideoSource
+from media.ice import IceServerConfig
+from media.synthetic import SyntheticVideoTrack
+from signaling.client import SignalingClient, SignalingClosed
+from signaling.protocol import (
+    CallAccepted,
+    CallAnswer,
+    CallDecline,
+    CallEnd,
+    CallEnded,
+    CallIncoming,
+    HelpQueued,
+    HelpRequestMsg,
+    MediaAnswer,
+    MediaOffer,
+    ServerMessage,
+)
+
+log = logging.getLogger(__name__)
+NO_RECONNECT_CODES = frozenset({4001, 4003})  # bad or revoked token: reconnecting cannot help
+
+
+@dataclass
+class CallLog:
+    """What the tablet went through, for tests, benchmarks and the probe."""
+
+    incoming: list[str] = field(default_factory=list)
+    ended: dict[str, str] = field(default_factory=dict)
+    help_ids: list[str] = field(default_factory=list)
+
+
+class HeadlessTablet:
+    """Registers with a device token, rings, answers (or auto-answers), sends and counts frames."""
+
+    def __init__(
+        self,
+        server_url: str,
+        token: str,
+        *,
+        video_factory: Callable[[], VideoSource] | None = None,
+        source_id: int = 1,
+        answer_after_s: float | None = None,
+        decline: bool = False,
+        http: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self._server_url = server_url.rstrip("/")
+        self._token = token
+        self._source_id = source_id
+        self._video_factory: Callable[[], VideoSource] = video_factory or (
+            lambda: SyntheticVideoTrack(source_id=source_id)
+        )
+        # None: follow the client's settings from the welcome (ring, or auto-answer countdown).
+        self._answer_after_s = answer_after_s
+        self._decline = decline
+        self._http = http
+        self.signal: SignalingClient | None = None
+        self.peer: ClientPeer | None = None
+        self.last_peer: ClientPeer | None = None  # kept after a call for its statistics
+        self.call_id: str | None = None
+        self.log = CallLog()
+        self.connected = asyncio.Event()
+        self.in_call = asyncio.Event()
+        self.call_over = asyncio.Event()
+        self.revoked = asyncio.Event()
+        self._pending: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+        self._ice: list[IceServerConfig] = []
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    @staticmethod
+    async def pair(server_url: str, code: str, label: str = "headless tablet") -> str:
+        """Redeem a one-time pairing code for a device token (kept by the caller)."""
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{server_url.rstrip('/')}/api/tablet/pair", json={"code": code, "label": label}
+            ) as response,
+        ):
+            body = await response.json()
+            if response.status != 200:
+                raise PermissionError(body.get("message", "pairing failed"))
+            return str(body["token"])
+
+    async def start(self) -> None:
+        """Connect once (raising if that fails), then keep reconnecting in the background."""
+        await self._connect()
+        self._runner = asyncio.create_task(self._stay_connected())
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        await self._close_call()
+        if self.signal is not None:
+            await self.signal.close()
+        for task in list(self._pending):
+            task.cancel()
+
+    async def _connect(self) -> None:
+        ws_url = self._server_url.replace("http", "ws", 1) + "/ws"
+        self.signal = SignalingClient(
+            ws_url, token=self._token, http=self._http, agent="hoiva-tablet/0.1"
+        )
+        welcome = await self.signal.connect(self._on_message)
+        self._ice = [
+            IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
+            for s in welcome.ice_servers
+        ]
+        settings = welcome.settings
+        if self._answer_after_s is None and settings is not None and settings.auto_answer:
+            self._answer_after_s = float(settings.auto_answer_after_s)
+        self.connected.set()
+
+    async def _stay_connected(self) -> None:
+        backoff = 1.0
+        while True:
+            assert self.signal is not None
+            await self.signal.closed.wait()
+            self.connected.clear()
+            if self.signal.close_code in NO_RECONNECT_CODES:
+                self.revoked.set()
+                await self._close_call()
+                return
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            try:
+                await self._connect()
+                backoff = 1.0
+            except (TimeoutError, OSError, aiohttp.ClientError, SignalingClosed):
+                backoff = min(backoff * 2, 30.0)
+
+    # ---- actions -------------------------------------------------------------------------
+
+    async def request_help(self) -> None:
+        assert self.signal is not None
+        await self.signal.send(HelpRequestMsg())
+
+    async def answer(self, call_id: str) -> None:
+        """Answer and connect media at once: the offer follows the answer in the same breath."""
+        assert self.signal is not None
+        self.peer = ClientPeer(ice_servers=self._ice, video=self._video_factory())
+        offer_task = asyncio.create_task(self.peer.create_offer())
+        await self.signal.send(CallAnswer(call_id=call_id))
+        sdp = await offer_task
+        await self.signal.send(MediaOffer(call_id=call_id, sdp=sdp))
+
+    async def hang_up(self) -> None:
+        if self.signal is not None and self.call_id is not None:
+            await self.signal.send(CallEnd(call_id=self.call_id))
+
+    # ---- incoming messages ---------------------------------------------------------------
+
+    async def _on_message(self, message: ServerMessage) -> None:
+        match message:
+            case CallIncoming(call_id=call_id):
+                self.call_id = call_id
+                self.call_over.clear()
+                self.log.incoming.append(call_id)
+                if self._decline:
+                    assert self.signal is not None
+                    await self.signal.send(CallDecline(call_id=call_id))
+                elif self._answer_after_s is not None:
+                    self._later(self._answer_after_s, self.answer(call_id))
+            case MediaAnswer(sdp=sdp) if self.peer is not None:
+                await self.peer.accept_answer(sdp)
+            case MediaOffer(call_id=call_id, sdp=sdp) if self.peer is not None:
+                answer = await self.peer.accept_offer(sdp)
+                assert self.signal is not None
+                await self.signal.send(MediaAnswer(call_id=call_id, sdp=answer))
+            case CallAccepted():
+                self.in_call.set()
+            case CallEnded(call_id=call_id, reason=reason):
+                self.log.ended[call_id] = reason
+                if call_id == self.call_id:
+                    await self._close_call()
+            case HelpQueued(help_id=help_id):
+                self.log.help_ids.append(help_id)
+            case _:
+                pass
+
+    def _later(self, delay: float, coro: Coroutine[Any, Any, None]) -> None:
+        async def run() -> None:
+            await asyncio.sleep(delay)
+            await coro
+
+        task = asyncio.create_task(run())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _close_call(self) -> None:
+        self.in_call.clear()
+        self.call_over.set()
+        self.call_id = None
+        if self.peer is not None:
+            peer, self.peer = self.peer, None
+            self.last_peer = peer
+            await peer.close()

@@ -1,0 +1,112 @@
+"""Shared fixtures: a real Hoiva server on 127.0.0.1 with a real SQLite file, and its people."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from care_sessions.identity import Client, ClientSettings, Language, Role, StaffUser
+from care_sessions.secrets_kdf import hash_password
+from hoiva.app import SERVICES, build_app
+from hoiva.config import Config, load_config
+from hoiva.services import Services
+
+NURSE_PASSWORD = "nurse-test-password"
+ADMIN_PASSWORD = "admin-test-password"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    url: str
+    services: Services
+    runner: web.AppRunner
+    nurses: list[StaffUser] = field(default_factory=list)
+    admin: StaffUser | None = None
+    clients: list[Client] = field(default_factory=list)
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http", "ws", 1) + "/ws"
+
+    async def add_client(
+        self, first_name: str, *, auto_answer: bool = False, after_s: int = 0
+    ) -> Client:
+        client = Client(
+            id=str(uuid.uuid4()),
+            first_name=first_name,
+            last_name="Testinen",
+            settings=ClientSettings(
+                language=Language.EN, auto_answer=auto_answer, auto_answer_after_s=after_s
+            ),
+        )
+        await self.services.store.add_client(client)
+        self.clients.append(client)
+        return client
+
+    async def enrol_tablet(self, client: Client) -> str:
+        """A device token for the client, through the real pairing-code path."""
+        assert self.admin is not None
+        issued = await self.services.auth.issue_pairing_code(client.id, self.admin.id)
+        return (await self.services.auth.redeem_pairing_code(issued.code)).token
+
+    async def add_staff(self, username: str, role: Role, password: str) -> StaffUser:
+        user = StaffUser(
+            id=str(uuid.uuid4()),
+            username=username,
+            display_name=username.title(),
+            role=role,
+            password_hash=hash_password(password),
+        )
+        await self.services.store.add_staff(user)
+        return user
+
+
+def make_config(tmp_path: Path, **overrides: object) -> Config:
+    base: dict[str, object] = {
+        "server.port": free_port(),
+        "database.url": f"sqlite+aiosqlite:///{tmp_path}/hoiva.sqlite3",
+        "calls.ring_timeout_s": 5.0,
+        "calls.drop_grace_s": 2.0,
+        "signaling.hello_timeout_s": 3.0,
+    }
+    base.update(overrides)
+    return load_config(env={}, overrides=base)
+
+
+async def start_server(config: Config) -> RunningServer:
+    app = await build_app(config)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, config.server.host, config.server.port).start()
+    server = RunningServer(
+        url=f"http://{config.server.host}:{config.server.port}",
+        services=app[SERVICES],
+        runner=runner,
+    )
+    server.admin = await server.add_staff("admin", Role.ADMIN, ADMIN_PASSWORD)
+    server.nurses = [
+        await server.add_staff("nurse1", Role.NURSE, NURSE_PASSWORD),
+        await server.add_staff("nurse2", Role.NURSE, NURSE_PASSWORD),
+    ]
+    return server
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    running = await start_server(make_config(tmp_path))
+    try:
+        yield running
+    finally:
+        await running.runner.cleanup()

@@ -1,0 +1,116 @@
+"""Hostile or broken signaling input gets an error reply or a clean close, never a crash."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+import pytest
+
+from tests.conftest import RunningServer
+from tests.integration.wire import RawSocket
+
+BAD_FRAMES = [
+    ("not json at all", "bad_json"),
+    ("[1, 2, 3]", "bad_json"),
+    ('{"type": 42}', "bad_json"),
+    ('{"no_type": true}', "bad_message"),
+    ('{"type": "call.teleport", "client_id": "x"}', "unknown_type"),
+    ('{"type": "call.start"}', "bad_message"),
+    ('{"type": "call.start", "client_id": 12}', "bad_message"),
+    ('{"type": "call.start", "client_id": "a b c"}', "bad_message"),
+    ('{"type": "call.start", "client_id": "' + "x" * 500 + '"}', "bad_message"),
+    ('{"type": "ping", "v": 99}', "unsupported_version"),
+    ('{"type": "ping", "surprise": 1}', "bad_message"),
+    ('{"type": "media.offer", "call_id": "c1", "sdp": 5}', "bad_message"),
+    ("{" * 5000, "bad_json"),
+]
+
+
+@pytest.mark.parametrize(("frame", "code"), BAD_FRAMES)
+async def test_bad_frames_get_an_error_and_the_socket_stays(
+    server: RunningServer, frame: str, code: str
+) -> None:
+    """Each malformed frame is answered with its error code; a ping afterwards still works."""
+    client = await server.add_client("Eino")
+    sock = await RawSocket.open(server.ws_url, token=await server.enrol_tablet(client))
+    try:
+        await sock.ws.send_str(frame)
+        error = await sock.expect("error")
+        assert error["code"] == code
+        await sock.send({"type": "ping", "ref": "after"})
+        pong = await sock.expect("pong")
+        assert pong["ref"] == "after"
+    finally:
+        await sock.close()
+
+
+async def test_error_reply_echoes_the_ref(server: RunningServer) -> None:
+    client = await server.add_client("Eino")
+    sock = await RawSocket.open(server.ws_url, token=await server.enrol_tablet(client))
+    try:
+        await sock.send({"type": "call.answer", "call_id": "nope", "ref": "r-17"})
+        error = await sock.expect("error")
+        assert (error["code"], error["ref"]) == ("not_found", "r-17")
+    finally:
+        await sock.close()
+
+
+async def test_binary_frame_is_refused_politely(server: RunningServer) -> None:
+    client = await server.add_client("Eino")
+    sock = await RawSocket.open(server.ws_url, token=await server.enrol_tablet(client))
+    try:
+        await sock.ws.send_bytes(b"\xff\xfe\x00binary")
+        assert (await sock.expect("error"))["code"] == "bad_json"
+    finally:
+        await sock.close()
+
+
+async def test_oversize_frame_closes_with_1009_and_others_keep_going(
+    server: RunningServer,
+) -> None:
+    """A 1 MiB frame closes that socket with 1009; another client is unaffected."""
+    client = await server.add_client("Eino")
+    token = await server.enrol_tablet(client)
+    other_client = await server.add_client("Helmi")
+    bystander = await RawSocket.open(server.ws_url, token=await server.enrol_tablet(other_client))
+    attacker = await RawSocket.open(server.ws_url, token=token)
+    try:
+        huge = json.dumps({"type": "ping", "ref": "x" * (1024 * 1024)})
+        await attacker.ws.send_str(huge)
+        assert await attacker.next() is None
+        assert attacker.ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+        await bystander.send({"type": "ping", "ref": "still-here"})
+        assert (await bystander.expect("pong"))["ref"] == "still-here"
+    finally:
+        await attacker.close()
+        await bystander.close()
+
+
+async def test_messages_before_hello_are_refused(server: RunningServer) -> None:
+    sock = await RawSocket.open(server.ws_url)
+    try:
+        await sock.send({"type": "call.start", "client_id": "abc"})
+        assert (await sock.expect("error"))["code"] == "not_authenticated"
+    finally:
+        await sock.close()
+
+
+async def test_silent_socket_is_closed_after_the_hello_timeout(server: RunningServer) -> None:
+    sock = await RawSocket.open(server.ws_url)
+    try:
+        assert await sock.next(timeout=10) is None
+        assert sock.ws.close_code == 4008
+    finally:
+        await sock.close()
+
+
+async def test_bad_token_closes_with_4001(server: RunningServer) -> None:
+    sock = await RawSocket.open(server.ws_url)
+    try:
+        await sock.send({"type": "hello", "token": "forged-token"})
+        assert (await sock.expect("error"))["code"] == "not_authenticated"
+        assert await sock.next() is None
+        assert sock.ws.close_code == 4001
+    finally:
+        await sock.close()

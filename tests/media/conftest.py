@@ -1,0 +1,40 @@
+"""Fixtures for media tests: a loopback-only media server and headless client peers.
+
+All traffic stays on 127.0.0.1 and no STUN/TURN server is ever configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from media_harness import Call, LoopbackSignal
+
+from media import MediaServer, MediaSettings, use_host_addresses
+from media.ice import restore_host_addresses
+
+
+@pytest.fixture(autouse=True)
+def loopback_only() -> Iterator[None]:
+    use_host_addresses(["127.0.0.1"])
+    yield
+    restore_host_addresses()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[MediaServer]:
+    media_server = MediaServer(MediaSettings(bind_addresses=("127.0.0.1",)))
+    await media_server.start()
+    yield media_server
+    await media_server.close()
+
+
+@pytest.fixture
+async def call(server: MediaServer) -> AsyncIterator[Call]:
+    signal = LoopbackSignal()
+    room = server.open_room("room-1", signal)
+    signal.room = room
+    yield Call(server, room, signal)
+    await asyncio.gather(*(peer.close() for peer in signal.peers.values()))
+    await server.close_room("room-1")

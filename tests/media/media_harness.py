@@ -1,0 +1,68 @@
+"""Test harness for media tests: the signaling seam played by the test, and a call helper."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from media import MediaRoom, MediaServer
+from media.client_peer import ClientPeer
+from media.synthetic import SyntheticVideoTrack
+
+# Small frames keep several VP8 encoders and decoders within a 2-core budget.
+WIDTH, HEIGHT, FPS = 320, 240, 30
+
+
+@dataclass
+class LoopbackSignal:
+    """Our MediaSignal seam, played by the test: records events, answers offers via the peers."""
+
+    peers: dict[str, ClientPeer] = field(default_factory=dict)
+    events: list[tuple[str, str, dict[str, object]]] = field(default_factory=list)
+    offers: list[str] = field(default_factory=list)
+    room: MediaRoom | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def send_offer(self, participant_id: str, sdp: str) -> None:
+        self.offers.append(participant_id)
+        # Answer from a separate task, as a real client would: the room awaits us in order.
+        task = asyncio.ensure_future(self._answer(participant_id, sdp))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def media_event(
+        self, participant_id: str, event: str, detail: dict[str, object]
+    ) -> None:
+        self.events.append((participant_id, event, detail))
+
+    def events_for(self, participant_id: str, event: str) -> list[dict[str, object]]:
+        return [d for p, e, d in self.events if p == participant_id and e == event]
+
+    async def _answer(self, participant_id: str, sdp: str) -> None:
+        assert self.room is not None
+        answer = await self.peers[participant_id].accept_offer(sdp)
+        await self.room.accept_answer(participant_id, answer)
+
+
+@dataclass
+class Call:
+    """A media room plus the client peers that joined it."""
+
+    server: MediaServer
+    room: MediaRoom
+    signal: LoopbackSignal
+
+    async def join(self, participant_id: str, source_id: int) -> ClientPeer:
+        peer = ClientPeer(video=SyntheticVideoTrack(source_id, fps=FPS, width=WIDTH, height=HEIGHT))
+        self.signal.peers[participant_id] = peer
+        answer = await self.room.connect(participant_id, await peer.create_offer())
+        await peer.accept_answer(answer)
+        return peer
+
+    async def wait_event(self, participant_id: str, event: str, timeout: float = 5.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.signal.events_for(participant_id, event):
+            if loop.time() > deadline:
+                raise TimeoutError(f"no {event!r} for {participant_id}: {self.signal.events}")
+            await asyncio.sleep(0.01)

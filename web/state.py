@@ -1,0 +1,48 @@
+"""What web/ keeps on the application and on each request, behind typed accessors."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aiohttp import web
+
+from care_sessions.identity import ANONYMOUS, Principal
+from hoiva.services import Services
+from web.rate_limit import RateLimiter
+
+AuthMethod = Literal["cookie", "bearer", "none"]
+
+SERVICES = web.AppKey("web.services", Services)
+PAIR_LIMITER = web.AppKey("web.pair_limiter", RateLimiter)
+LOGIN_LIMITER = web.AppKey("web.login_limiter", RateLimiter)
+
+# "principal" stays a plain string key: signaling/'s WebSocket handler reads it too and may
+# not import web/. The other entries are web/'s own.
+PRINCIPAL = "principal"
+AUTH_METHOD = web.RequestKey("web.auth_method", str)
+CSRF_TOKEN = web.RequestKey("web.csrf_token", str)
+SESSION_TOKEN = web.RequestKey("web.session_token", str)
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def principal(request: web.Request) -> Principal:
+    """The caller the authentication middleware resolved; anonymous when it did not run."""
+    value = request.get(PRINCIPAL)
+    return value if isinstance(value, Principal) else ANONYMOUS
+
+
+def auth_method(request: web.Request) -> AuthMethod:
+    method = request.get(AUTH_METHOD, "none")
+    return "cookie" if method == "cookie" else "bearer" if method == "bearer" else "none"
+
+
+def csrf_token(request: web.Request) -> str:
+    """The signed-in session's CSRF token, or "" for anyone else."""
+    return request.get(CSRF_TOKEN, "")
+
+
+def session_token(request: web.Request) -> str | None:
+    return request.get(SESSION_TOKEN)
