@@ -8,6 +8,7 @@ import contextlib
 import getpass
 import logging
 import signal
+import ssl
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -63,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--camera", metavar="DEVICE", help="V4L2 device, e.g. /dev/video0")
     source.add_argument("--synthetic", action="store_true", help="moving test pattern (default)")
     tablet.add_argument("--auto-answer-after", type=float, default=None, metavar="SECONDS")
+    tablet.add_argument(
+        "--media-address",
+        action="append",
+        metavar="IP",
+        help="gather media candidates only on this address (repeatable); default: all interfaces",
+    )
     tablet.set_defaults(func=_tablet)
 
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
@@ -104,12 +111,15 @@ def _config(args: argparse.Namespace, **defaults: object) -> Config:
 
 async def run_server(config: Config, on_started: OnStarted | None = None) -> int:
     """Serve until SIGINT/SIGTERM."""
+    logging.getLogger().setLevel(config.log.level.upper())
     app = await build_app(config)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, config.server.host, config.server.port)
+    tls = _tls_context(config)
+    site = web.TCPSite(runner, config.server.host, config.server.port, ssl_context=tls)
     await site.start()
-    url = f"http://{config.server.host}:{config.server.port}"
+    scheme = "https" if tls else "http"
+    url = config.server.public_url or f"{scheme}://{config.server.host}:{config.server.port}"
     print(f"Hoiva is serving on {url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -122,6 +132,16 @@ async def run_server(config: Config, on_started: OnStarted | None = None) -> int
     finally:
         await runner.cleanup()
     return 0
+
+
+def _tls_context(config: Config) -> ssl.SSLContext | None:
+    if config.server.tls_cert_file is None:
+        return None
+    if config.server.tls_key_file is None:
+        raise ConfigError("server.tls_cert_file needs server.tls_key_file")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.server.tls_cert_file, config.server.tls_key_file)
+    return context
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -166,11 +186,18 @@ async def _demo(args: argparse.Namespace) -> int:
 
 async def _tablet(args: argparse.Namespace) -> int:
     from media.camera import CameraVideoSource
+    from media.ice import use_host_addresses
     from tablet_client.headless import HeadlessTablet
 
+    if args.media_address:
+        use_host_addresses(args.media_address)
     token = args.token
     if args.pairing_code:
-        token = await HeadlessTablet.pair(args.server, args.pairing_code)
+        try:
+            token = await HeadlessTablet.pair(args.server, args.pairing_code)
+        except (PermissionError, OSError) as exc:
+            print(f"hoiva tablet: pairing failed: {exc}", file=sys.stderr)
+            return 2
         if args.token_file:
             args.token_file.write_text(token)
             args.token_file.chmod(0o600)

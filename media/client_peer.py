@@ -79,9 +79,16 @@ class ClientPeer:
         return str(self._pc.connectionState)
 
     async def create_offer(self) -> str:
-        """Offer sendrecv audio and video; returns the SDP with all candidates gathered."""
-        self._pc.addTransceiver(self._audio or "audio", direction="sendrecv")
-        video = self._pc.addTransceiver(self._video or "video", direction="sendrecv")
+        """Offer audio and video (sendrecv, or recvonly for a kind we have no source for).
+
+        Returns the SDP with all candidates gathered (aiortc does not trickle).
+        """
+        self._pc.addTransceiver(
+            self._audio or "audio", direction="sendrecv" if self._audio else "recvonly"
+        )
+        video = self._pc.addTransceiver(
+            self._video or "video", direction="sendrecv" if self._video else "recvonly"
+        )
         # The server forwards VP8 only; offering it alone keeps the negotiation obvious.
         video.setCodecPreferences(
             [
@@ -136,8 +143,10 @@ class ClientPeer:
             (str(t.mid) for t in self._pc.getTransceivers() if t.receiver.track is track),
             track.id,
         )
-        consume = self._consume_video(mid, track) if track.kind == "video" else (
-            self._consume_audio(track)
+        consume = (
+            self._consume_video(mid, track)
+            if track.kind == "video"
+            else (self._consume_audio(track))
         )
         task = asyncio.ensure_future(consume)
         self._consumers.add(task)

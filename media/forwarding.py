@@ -138,7 +138,9 @@ class ForwardingReceiver(RTCRtpReceiver):
             if rtcp_ssrc is not None and remb is not None:
                 await self._send_rtcp(
                     RtcpPsfbPacket(
-                        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
+                        fmt=RTCP_PSFB_APP,
+                        ssrc=rtcp_ssrc,
+                        media_ssrc=0,
                         fci=pack_remb_fci(*remb),
                     )
                 )
@@ -315,7 +317,8 @@ class ForwardingSender(RTCRtpSender):
         """Rewrite `packet` into this subscriber's stream and send it."""
         rewriter = self._rewriter
         source = self._source
-        if rewriter is None or source is None or self._payload_type is None:
+        # `_enabled` is aiortc's flag for a negotiated direction that excludes sending.
+        if rewriter is None or source is None or self._payload_type is None or not self._enabled:
             return
         if (
             not rewriter.active
@@ -351,9 +354,10 @@ class ForwardingSender(RTCRtpSender):
         except ConnectionError:
             return
 
-        # Sender-report counters read by aiortc's `_run_rtcp`.
+        # Sender-report counters read by aiortc's `_run_rtcp`; the (NTP, RTP) pair describes
+        # the newest packet, not a late retransmission.
         self._RTCRtpSender__ntp_timestamp = ntp_time
-        self._RTCRtpSender__rtp_timestamp = timestamp
+        self._RTCRtpSender__rtp_timestamp = rewriter.last_timestamp
         self._RTCRtpSender__octet_count += len(packet.payload)
         self._RTCRtpSender__packet_count += 1
         self.packets_forwarded += 1

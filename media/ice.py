@@ -76,8 +76,9 @@ def to_rtc_configuration(
     """
     return RTCConfiguration(
         iceServers=[
-            RTCIceServer(urls=list(server.urls), username=server.username,
-                         credential=server.credential)
+            RTCIceServer(
+                urls=list(server.urls), username=server.username, credential=server.credential
+            )
             for server in servers
         ],
         bundlePolicy=bundle_policy,

@@ -45,7 +45,6 @@ class ForwardingPeerConnection(RTCPeerConnection):
 
     # aiortc 1.16.0 name-mangled RTCPeerConnection state used by the transceiver factory below;
     # see docs/media.md.
-    _RTCPeerConnection__configuration: RTCConfiguration
     _RTCPeerConnection__transceivers: list[RTCRtpTransceiver]
     _RTCPeerConnection__sctp: RTCSctpTransport | None
     _RTCPeerConnection__stream_id: str

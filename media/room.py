@@ -33,9 +33,7 @@ class MediaSignal(Protocol):
     async def send_offer(self, participant_id: str, sdp: str) -> None:
         """Deliver a server renegotiation offer; the answer returns via `accept_answer`."""
 
-    async def media_event(
-        self, participant_id: str, event: str, detail: dict[str, object]
-    ) -> None:
+    async def media_event(self, participant_id: str, event: str, detail: dict[str, object]) -> None:
         """Report a media event about one participant (events: docs/media.md)."""
 
 
@@ -112,20 +110,24 @@ class MediaRoom:
         """Answer a participant's offer; a participant that connects again replaces itself."""
         self._check_open()
         _check_offer(offer_sdp)
+        # Negotiated outside the room lock: it touches only the new connection, and gathering
+        # can wait on a configured STUN/TURN server.
+        pc = ForwardingPeerConnection(to_rtc_configuration(self._settings.ice_servers))
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        # Anything aiortc raises while negotiating untrusted SDP means the offer is bad.
+        except Exception as exc:
+            await pc.close()
+            raise InvalidSdp(f"cannot answer offer: {exc}") from exc
         async with self._lock:
-            self._check_open()
+            if self._closed:
+                await pc.close()
+                raise RoomClosed(f"media room {self.room_id!r} is closed")
             previous = self._participants.pop(participant_id, None)
             if previous is not None:
                 previous.closing = True
                 self._unroute(previous)
-            pc = ForwardingPeerConnection(to_rtc_configuration(self._settings.ice_servers))
-            try:
-                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-                await pc.setLocalDescription(await pc.createAnswer())
-            # Anything aiortc raises while negotiating untrusted SDP means the offer is bad.
-            except Exception as exc:
-                await pc.close()
-                raise InvalidSdp(f"cannot answer offer: {exc}") from exc
             participant = self._new_participant(participant_id, pc)
             self._participants[participant_id] = participant
             pc.on("connectionstatechange", lambda: self._on_connection_state(participant))
@@ -188,9 +190,7 @@ class MediaRoom:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.gather(
-            *(self._close_participant(p, "room_closed") for p in participants)
-        )
+        await asyncio.gather(*(self._close_participant(p, "room_closed") for p in participants))
         await self._drain_outbox()
 
     # -- routing ---------------------------------------------------------------------------
@@ -216,8 +216,13 @@ class MediaRoom:
         """Give every participant a slot for every other participant (lock held)."""
         for subscriber in self._participants.values():
             for publisher in self._participants.values():
-                if publisher is subscriber or any(
-                    slot.publisher_id == publisher.participant_id for slot in subscriber.slots
+                if (
+                    publisher is subscriber
+                    # A receive-only participant (an observer) needs no slot anywhere.
+                    or (publisher.audio_in is None and publisher.video_in is None)
+                    or any(
+                        slot.publisher_id == publisher.participant_id for slot in subscriber.slots
+                    )
                 ):
                     continue
                 slot = next((s for s in subscriber.slots if s.publisher_id is None), None)
@@ -261,9 +266,15 @@ class MediaRoom:
         for _, _, sender in slot.transceivers():
             sender.attach(None)
         for kind, mid in slot.announced_tracks:
-            self._emit(subscriber.participant_id, "track_removed", {
-                "publisher_id": slot.publisher_id, "kind": kind, "mid": mid,
-            })
+            self._emit(
+                subscriber.participant_id,
+                "track_removed",
+                {
+                    "publisher_id": slot.publisher_id,
+                    "kind": kind,
+                    "mid": mid,
+                },
+            )
         slot.publisher_id = None
         slot.announced = False
         slot.announced_tracks.clear()
@@ -280,10 +291,16 @@ class MediaRoom:
             for kind, transceiver, sender in parts:
                 if sender.source is not None and transceiver.mid is not None:
                     slot.announced_tracks.append((kind, transceiver.mid))
-                    self._emit(subscriber.participant_id, "track_added", {
-                        "publisher_id": slot.publisher_id, "kind": kind,
-                        "mid": transceiver.mid, "stream_id": sender._stream_id,
-                    })
+                    self._emit(
+                        subscriber.participant_id,
+                        "track_added",
+                        {
+                            "publisher_id": slot.publisher_id,
+                            "kind": kind,
+                            "mid": transceiver.mid,
+                            "stream_id": sender._stream_id,
+                        },
+                    )
 
     # -- renegotiation ---------------------------------------------------------------------
 
@@ -377,6 +394,8 @@ class MediaRoom:
         self._post(lambda: self._signal.media_event(participant_id, event, detail))
 
     def _post(self, call: Callable[[], Awaitable[None]]) -> None:
+        if self._pump is not None and self._pump.done():
+            return  # closed and drained: nobody is listening any more
         self._outbox.put_nowait(call)
         if self._pump is None:
             self._pump = asyncio.ensure_future(self._run_outbox())

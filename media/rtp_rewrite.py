@@ -46,6 +46,11 @@ class StreamRewriter:
         return self._active
 
     @property
+    def last_timestamp(self) -> int:
+        """Outgoing timestamp of the newest packet mapped so far."""
+        return self._last_out_ts
+
+    @property
     def ssrc(self) -> int | None:
         """SSRC of the incoming stream of the current epoch."""
         return self._ssrc

@@ -1,9 +1,10 @@
 """Synthetic camera and microphone: frames that say who sent them and which frame they are.
 
-Each video frame carries (source_id, frame_counter) as three rows of sixteen large black/white
-blocks at the top: a fixed sync word, the source id, the counter (mod 65536).  Blocks of 1/16
-of the frame width survive VP8 at low bitrates, so a receiver can tell whose stream it got and
-whether frames arrive in order, after real encoding, forwarding and decoding.
+Each video frame carries (source_id, frame_counter) as four rows of sixteen large black/white
+blocks at the top: a fixed sync word, the source id, the counter (mod 65536) and a check word.
+Blocks of 1/16 of the frame width survive VP8 at low bitrates, so a receiver can tell whose
+stream it got and whether frames arrive in order, after real encoding, forwarding and decoding;
+the check word rejects frames that a decoder mangled (lost packets) instead of misreading them.
 """
 
 from __future__ import annotations
@@ -57,11 +58,19 @@ def _read_word(gray: Image, row: int) -> int:
     return word
 
 
+def _check_word(source_id: int, counter: int) -> int:
+    rotated = ((counter << 5) | (counter >> 11)) & 0xFFFF
+    return (source_id ^ rotated ^ 0x6D2B) & 0xFFFF
+
+
 def draw_marks(image: Image, source_id: int, counter: int) -> None:
-    """Write the sync word, `source_id` and `counter` (mod 65536) into `image` in place."""
+    """Write the sync word, `source_id`, `counter` (mod 65536) and check word into `image`."""
+    source_id &= 0xFFFF
+    counter &= 0xFFFF
     _draw_word(image, 0, _SYNC_WORD)
-    _draw_word(image, 1, source_id & 0xFFFF)
-    _draw_word(image, 2, counter & 0xFFFF)
+    _draw_word(image, 1, source_id)
+    _draw_word(image, 2, counter)
+    _draw_word(image, 3, _check_word(source_id, counter))
 
 
 def read_marks(image: npt.NDArray[Any]) -> tuple[int, int] | None:
@@ -70,11 +79,14 @@ def read_marks(image: npt.NDArray[Any]) -> tuple[int, int] | None:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     gray: Image = np.asarray(image, dtype=np.uint8)
     block_w, block_h = _block_geometry(gray.shape[1], gray.shape[0])
-    if block_w < 4 or gray.shape[0] < 3 * block_h:
+    if block_w < 4 or gray.shape[0] < 4 * block_h:
         return None
     if _read_word(gray, 0) != _SYNC_WORD:
         return None
-    return _read_word(gray, 1), _read_word(gray, 2)
+    source_id, counter = _read_word(gray, 1), _read_word(gray, 2)
+    if _read_word(gray, 3) != _check_word(source_id, counter):
+        return None
+    return source_id, counter
 
 
 class SyntheticVideoTrack(MediaStreamTrack):

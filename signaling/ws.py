@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from aiohttp import WSMsgType, web
+from yarl import URL
 
 from care_sessions.auth import AuthService
-from care_sessions.identity import Principal
 from care_sessions.ports import CareStore
 from signaling.calls import CallService
 from signaling.connection import CloseCode
@@ -17,6 +16,7 @@ from signaling.dispatch import Dispatcher
 from signaling.help_desk import HelpDesk
 from signaling.hub import SignalingHub
 from signaling.protocol import IceServerOut
+from signaling.request_keys import PRINCIPAL
 from signaling.session import SignalingSession
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,10 @@ class SignalingEndpoint:
         self._closing: set[asyncio.Future[bool]] = set()
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        if not _same_origin(request):
+            # Browsers send the staff cookie with cross-origin upgrades from same-site pages;
+            # only our own pages may open a staff socket. Headless clients send no Origin.
+            raise web.HTTPForbidden(text="cross-origin WebSocket refused")
         # compress=False: permessage-deflate would cost ~100 KB per idle tablet socket, and
         # signaling frames are small (WEBRTC-NOTES). aiohttp closes oversize frames with 1009.
         ws = web.WebSocketResponse(
@@ -72,10 +76,10 @@ class SignalingEndpoint:
             heartbeat=float(self._heartbeat_s * 2),
         )
         await ws.prepare(request)
-        principal: Any = request.get("principal")
+        principal = request.get(PRINCIPAL)
         session = SignalingSession(
             sink=_WebSocketSink(ws),
-            http_principal=principal if isinstance(principal, Principal) else None,
+            http_principal=principal,
             auth=self._auth,
             store=self._store,
             hub=self._hub,
@@ -109,3 +113,13 @@ class SignalingEndpoint:
             )
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return (
+        URL(origin).host_port_subcomponent
+        == URL.build(scheme=request.scheme, authority=request.host).host_port_subcomponent
+    )

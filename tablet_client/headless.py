@@ -63,7 +63,7 @@ class HeadlessTablet:
         self._video_factory: Callable[[], VideoSource] = video_factory or (
             lambda: SyntheticVideoTrack(source_id=source_id)
         )
-        # None: follow the client's settings from the welcome (ring, or auto-answer countdown).
+        # None: follow the client's settings as each ring states them (ring, or countdown).
         self._answer_after_s = answer_after_s
         self._decline = decline
         self._http = http
@@ -122,9 +122,6 @@ class HeadlessTablet:
             IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
             for s in welcome.ice_servers
         ]
-        settings = welcome.settings
-        if self._answer_after_s is None and settings is not None and settings.auto_answer:
-            self._answer_after_s = float(settings.auto_answer_after_s)
         self.connected.set()
 
     async def _stay_connected(self) -> None:
@@ -167,15 +164,18 @@ class HeadlessTablet:
 
     async def _on_message(self, message: ServerMessage) -> None:
         match message:
-            case CallIncoming(call_id=call_id):
+            case CallIncoming(call_id=call_id, auto_answer_after_s=auto_after):
                 self.call_id = call_id
                 self.call_over.clear()
                 self.log.incoming.append(call_id)
                 if self._decline:
                     assert self.signal is not None
                     await self.signal.send(CallDecline(call_id=call_id))
-                elif self._answer_after_s is not None:
-                    self._later(self._answer_after_s, self.answer(call_id))
+                else:
+                    # The ring carries the client's current setting; an explicit override wins.
+                    delay = self._answer_after_s if self._answer_after_s is not None else auto_after
+                    if delay is not None:
+                        self._later(delay, self.answer(call_id))
             case MediaAnswer(sdp=sdp) if self.peer is not None:
                 await self.peer.accept_answer(sdp)
             case MediaOffer(call_id=call_id, sdp=sdp) if self.peer is not None:

@@ -16,9 +16,7 @@ _MAX_TOKEN_LENGTH = 512
 
 
 @web.middleware
-async def authentication_middleware(
-    request: web.Request, handler: Handler
-) -> web.StreamResponse:
+async def authentication_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     request[state.PRINCIPAL] = ANONYMOUS
     request[state.AUTH_METHOD] = "none"
     # Static assets are public; skipping them saves a session lookup per file.

@@ -82,6 +82,4 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if request.match_info.route.name == _WEBSOCKET_ROUTE:
             raise  # the handshake may already be sent: a page cannot follow it
         log.exception("unhandled error in %s %s", request.method, request.path)
-        return error_response(
-            request, 500, "internal_error", "Something went wrong on the server."
-        )
+        return error_response(request, 500, "internal_error", "Something went wrong on the server.")

@@ -123,9 +123,7 @@ async def client_settings(request: web.Request) -> web.StreamResponse:
     form = FormReader(await request.post())
     settings = _settings_from(form)
     if form.errors:
-        return await _admin_page(
-            request, status=400, settings_errors={client.id: form.errors}
-        )
+        return await _admin_page(request, status=400, settings_errors={client.id: form.errors})
     await state.services(request).store.update_client_settings(client.id, settings)
     raise web.HTTPSeeOther(f"/admin?notice=settings_saved#client-{client.id}")
 

@@ -67,9 +67,7 @@ def _login_page(
         {"login_csrf": token, "next": next_path, "username": username, "error": error},
         status=status,
     )
-    set_login_csrf_cookie(
-        response, token, secure=state.services(request).config.secure_cookies
-    )
+    set_login_csrf_cookie(response, token, secure=state.services(request).config.secure_cookies)
     return response
 
 
@@ -117,6 +115,10 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             error="Wrong username or password",
             status=401,
         )
+    previous = state.session_token(request)
+    if previous is not None:
+        # Signing in again (or as someone else) must not leave the old session usable.
+        await services.auth.logout(previous)
     response = web.HTTPSeeOther(next_path or home_for(session.user.role))
     set_session_cookie(response, session.token, secure=services.config.secure_cookies)
     raise response

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from care_sessions.identity import ANONYMOUS, Principal
 from hoiva.services import Services
+from signaling import request_keys
 from web.rate_limit import RateLimiter
 
 AuthMethod = Literal["cookie", "bearer", "none"]
@@ -16,9 +17,8 @@ SERVICES = web.AppKey("web.services", Services)
 PAIR_LIMITER = web.AppKey("web.pair_limiter", RateLimiter)
 LOGIN_LIMITER = web.AppKey("web.login_limiter", RateLimiter)
 
-# "principal" stays a plain string key: signaling/'s WebSocket handler reads it too and may
-# not import web/. The other entries are web/'s own.
-PRINCIPAL = "principal"
+# Shared with signaling/'s WebSocket endpoint, which may not import web/.
+PRINCIPAL = request_keys.PRINCIPAL
 AUTH_METHOD = web.RequestKey("web.auth_method", str)
 CSRF_TOKEN = web.RequestKey("web.csrf_token", str)
 SESSION_TOKEN = web.RequestKey("web.session_token", str)
@@ -35,14 +35,16 @@ def principal(request: web.Request) -> Principal:
 
 
 def auth_method(request: web.Request) -> AuthMethod:
-    method = request.get(AUTH_METHOD, "none")
+    method = request.get(AUTH_METHOD)
     return "cookie" if method == "cookie" else "bearer" if method == "bearer" else "none"
 
 
 def csrf_token(request: web.Request) -> str:
     """The signed-in session's CSRF token, or "" for anyone else."""
-    return request.get(CSRF_TOKEN, "")
+    token = request.get(CSRF_TOKEN)
+    return token if isinstance(token, str) else ""
 
 
 def session_token(request: web.Request) -> str | None:
-    return request.get(SESSION_TOKEN)
+    token = request.get(SESSION_TOKEN)
+    return token if isinstance(token, str) else None

@@ -2,7 +2,12 @@
 // incoming calls (with auto-answer), the call itself, and a calm reconnecting screen.
 
 import { CallMedia } from "/static/js/hoiva-call.js";
-import { CLOSE_BAD_TOKEN, CLOSE_REVOKED, SignalConnection } from "/static/js/hoiva-signal.js";
+import {
+  CLOSE_BAD_TOKEN,
+  CLOSE_REPLACED,
+  CLOSE_REVOKED,
+  SignalConnection,
+} from "/static/js/hoiva-signal.js";
 import { LOCALES, applyTranslations, pickLanguage, translate } from "./i18n.js";
 
 const TOKEN_KEY = "hoiva.tablet.token";
@@ -43,6 +48,7 @@ const kiosk = {
   lang: pickLanguage(storage.get(LANGUAGE_KEY)),
   token: storage.get(TOKEN_KEY),
   name: "",
+  subjectId: null,
   settings: null,
   iceServers: [],
   signal: null,
@@ -201,6 +207,7 @@ function connect() {
 function onWelcome(welcome) {
   cancelConnectingScreen();
   kiosk.name = welcome.display_name || kiosk.name;
+  kiosk.subjectId = welcome.subject_id;
   kiosk.iceServers = welcome.ice_servers || [];
   if (welcome.settings) {
     kiosk.settings = welcome.settings;
@@ -218,7 +225,29 @@ function onClose(code) {
     forgetToken("enroll.revoked");
     return false;
   }
+  if (code === CLOSE_REPLACED) {
+    // The same tablet opened Hoiva again elsewhere; two pages taking turns would steal
+    // each other's calls, so this one steps aside until someone taps "Try again".
+    stopRinging();
+    teardownCall();
+    kiosk.incoming = null;
+    showReplaced();
+    return false;
+  }
   return true;
+}
+
+function showReplaced() {
+  cancelConnectingScreen();
+  $("connecting-help").textContent = t("connecting.replaced");
+  $("connecting-retry").hidden = false;
+  showScreen("connecting");
+}
+
+function retryConnection() {
+  $("connecting-help").textContent = t("connecting.help");
+  $("connecting-retry").hidden = true;
+  connect();
 }
 
 function onState(state) {
@@ -253,7 +282,11 @@ function onMessage(message) {
     case "media.offer":
       return kiosk.call?.callId === message.call_id && kiosk.call.media.onOffer(message.sdp);
     case "call.media":
-      if (kiosk.call?.callId === message.call_id && message.state === "connected") {
+      if (
+        kiosk.call?.callId === message.call_id &&
+        message.subject_id === kiosk.subjectId &&
+        message.state === "connected"
+      ) {
         $("call-status").textContent = t("call.connected");
       }
       return undefined;
@@ -353,14 +386,11 @@ function renderHelp() {
 
 // ---- incoming call -----------------------------------------------------------------------
 
+// Only the call itself says whether to auto-answer: the server reads the client's settings
+// when it rings, while the welcome's copy may be hours old. Auto-answer turns the camera
+// on without a touch, so a stale "yes" must never win over a current "no".
 function autoAnswerDelay(message) {
-  if (Number.isInteger(message.auto_answer_after_s)) {
-    return message.auto_answer_after_s;
-  }
-  if (kiosk.settings?.auto_answer) {
-    return kiosk.settings.auto_answer_after_s;
-  }
-  return null;
+  return Number.isInteger(message.auto_answer_after_s) ? message.auto_answer_after_s : null;
 }
 
 function incomingCall(message) {
@@ -548,6 +578,7 @@ function bind() {
   });
   $("help-button").addEventListener("click", requestHelp);
   $("help-cancel").addEventListener("click", cancelHelp);
+  $("connecting-retry").addEventListener("click", retryConnection);
   $("answer-button").addEventListener("click", answer);
   $("decline-button").addEventListener("click", decline);
   $("end-button").addEventListener("click", endCall);

@@ -13,6 +13,8 @@ from care_sessions.permissions import ROUTE_RULES
 from tests.conftest import NURSE_PASSWORD, RunningServer
 from tests.integration.wire import RawSocket, staff_socket
 
+UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
+
 
 async def test_wrong_password_is_refused(server: RunningServer) -> None:
     with pytest.raises(AuthenticationFailed):
@@ -49,7 +51,8 @@ async def test_tablet_token_reaches_no_staff_route(server: RunningServer) -> Non
             assert rule is not None, f"route {route.method} {route.name} has no permission rule"
             if Role.TABLET in rule:
                 continue
-            path = re.sub(r"\{[^}]+\}", "00000000-0000-0000-0000-000000000000", route.resource.canonical)  # type: ignore[union-attr]
+            assert route.resource is not None
+            path = re.sub(r"\{[^}]+\}", UNKNOWN_ID, route.resource.canonical)
             response = await http.request(
                 route.method,
                 f"{server.url}{path}",

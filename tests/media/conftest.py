@@ -9,10 +9,10 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from media_harness import Call, LoopbackSignal
 
 from media import MediaServer, MediaSettings, use_host_addresses
 from media.ice import restore_host_addresses
+from tests.media.media_harness import Call, LoopbackSignal
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +23,7 @@ def loopback_only() -> Iterator[None]:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[MediaServer]:
+async def media_server() -> AsyncIterator[MediaServer]:
     media_server = MediaServer(MediaSettings(bind_addresses=("127.0.0.1",)))
     await media_server.start()
     yield media_server
@@ -31,10 +31,10 @@ async def server() -> AsyncIterator[MediaServer]:
 
 
 @pytest.fixture
-async def call(server: MediaServer) -> AsyncIterator[Call]:
+async def call(media_server: MediaServer) -> AsyncIterator[Call]:
     signal = LoopbackSignal()
-    room = server.open_room("room-1", signal)
+    room = media_server.open_room("room-1", signal)
     signal.room = room
-    yield Call(server, room, signal)
+    yield Call(media_server, room, signal)
     await asyncio.gather(*(peer.close() for peer in signal.peers.values()))
-    await server.close_room("room-1")
+    await media_server.close_room("room-1")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc.rtp import RtpPacket, is_rtcp
 
 from media import MediaRoom, MediaServer
 from media.client_peer import ClientPeer
@@ -30,9 +33,7 @@ class LoopbackSignal:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def media_event(
-        self, participant_id: str, event: str, detail: dict[str, object]
-    ) -> None:
+    async def media_event(self, participant_id: str, event: str, detail: dict[str, object]) -> None:
         self.events.append((participant_id, event, detail))
 
     def events_for(self, participant_id: str, event: str) -> list[dict[str, object]]:
@@ -66,3 +67,31 @@ class Call:
             if loop.time() > deadline:
                 raise TimeoutError(f"no {event!r} for {participant_id}: {self.signal.events}")
             await asyncio.sleep(0.01)
+
+
+async def wait_for_source(peer: ClientPeer, mid: str, source_id: int, timeout: float) -> float:
+    """Seconds until `peer` decodes a frame of `source_id` on `mid`."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while source_id not in peer.stats.sources(mid):
+        if loop.time() - started > timeout:
+            raise TimeoutError(f"no frame of source {source_id} on mid {mid}")
+        await asyncio.sleep(0.005)
+    return loop.time() - started
+
+
+def record_video_payloads(call: Call, participant_id: str) -> list[bytes]:
+    """Start recording the RTP payloads the server sends on this participant's video sender."""
+    _, senders = call.room.forwarding_parts(participant_id)
+    sender = next(s for s in senders if s.kind == "video")
+    transport: Any = sender.transport
+    send_rtp = transport._send_rtp
+    payloads: list[bytes] = []
+
+    async def recording_send(data: bytes) -> None:
+        if not is_rtcp(data) and int.from_bytes(data[8:12], "big") == sender._ssrc:
+            payloads.append(RtpPacket.parse(data).payload)
+        await send_rtp(data)
+
+    transport._send_rtp = recording_send
+    return payloads

@@ -7,10 +7,10 @@ import time
 from collections.abc import Iterable
 
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
-from media_harness import Call
 
 from media.client_peer import ClientPeer
 from media.forwarding import ForwardingReceiver
+from tests.media.media_harness import Call
 
 
 def assert_increasing(marks: Iterable[tuple[int, int]]) -> None:
@@ -77,8 +77,10 @@ async def test_server_forwards_packets_without_decoding(call: Call) -> None:
 
 async def test_group_call_renegotiates_so_everyone_sees_everyone(call: Call) -> None:
     """(f): with three participants each receives both others on separate tracks, never itself."""
-    peers = {name: await call.join(name, source_id) for name, source_id in
-             (("ann", 1), ("ben", 2), ("cat", 3))}
+    peers = {
+        name: await call.join(name, source_id)
+        for name, source_id in (("ann", 1), ("ben", 2), ("cat", 3))
+    }
     await asyncio.gather(
         *(peer.wait_for_video_frames(20, timeout=12, tracks=2) for peer in peers.values())
     )

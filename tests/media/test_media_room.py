@@ -7,11 +7,12 @@ import itertools
 
 import pytest
 from aiortc import RTCPeerConnection, RTCRtpSender
-from media_harness import Call
 
 from media import InvalidSdp, NegotiationError, UnknownParticipant
 from media.client_peer import ClientPeer
 from media.ice import to_rtc_configuration
+from media.vp8 import is_keyframe_start
+from tests.media.media_harness import Call, record_video_payloads, wait_for_source
 
 
 async def _h264_only_offer() -> str:
@@ -31,7 +32,8 @@ async def _h264_only_offer() -> str:
 async def _valid_offer() -> str:
     peer = ClientPeer(video=None, audio=False)
     try:
-        return await peer.create_offer()
+        offer: str = await peer.create_offer()
+        return offer
     finally:
         await peer.close()
 
@@ -44,8 +46,7 @@ def _segments(marks: list[tuple[int, int]]) -> list[int]:
 async def test_invalid_offers_raise_invalid_sdp_and_room_keeps_serving(call: Call) -> None:
     """(d): garbage, empty, codec-less and truncated offers are refused without side effects."""
     valid = await _valid_offer()
-    no_ice = "\r\n".join(line for line in valid.split("\r\n")
-                         if not line.startswith("a=ice-ufrag"))
+    no_ice = "\r\n".join(line for line in valid.split("\r\n") if not line.startswith("a=ice-ufrag"))
     bad_offers = [
         "hello",
         "v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
@@ -64,6 +65,17 @@ async def test_invalid_offers_raise_invalid_sdp_and_room_keeps_serving(call: Cal
         alice.wait_for_video_frames(10, timeout=10), bob.wait_for_video_frames(10, timeout=10)
     )
     assert alice.stats.sources("1") == {2}
+
+
+async def test_bad_offer_from_a_connected_participant_keeps_its_call(call: Call) -> None:
+    """A garbled re-offer is refused; the participant's existing connection keeps flowing."""
+    alice = await call.join("alice", source_id=1)
+    await call.join("bob", source_id=2)
+    await alice.wait_for_video_frames(5, timeout=10)
+    with pytest.raises(InvalidSdp):
+        await call.room.connect("alice", "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n")
+    assert call.room.participants == ["alice", "bob"]
+    await alice.wait_for_video_frames(alice.stats.video_frames["1"] + 10, timeout=5)
 
 
 async def test_unknown_participant_and_unsolicited_answer_are_errors(call: Call) -> None:
@@ -91,10 +103,20 @@ async def test_disconnect_leaves_room_usable_and_a_newcomer_takes_the_slot(call:
     with pytest.raises(UnknownParticipant):
         await call.room.disconnect("bob")
 
+    to_alice = record_video_payloads(call, "alice")
     frames_before = alice.stats.video_frames["1"]
     carol = await call.join("carol", source_id=3)
+    to_carol = record_video_payloads(call, "carol")
+    # Alice has streamed for a while, so carol needs a fresh keyframe from her, and alice
+    # needs one from carol's new stream: both come from the PLI sent when the gate closes.
+    alice_sees_carol, carol_sees_alice = await asyncio.gather(
+        wait_for_source(alice, "1", 3, timeout=5), wait_for_source(carol, "1", 1, timeout=5)
+    )
+    assert alice_sees_carol < 1.0 and carol_sees_alice < 1.0
     await carol.wait_for_video_frames(10, timeout=10)
     await alice.wait_for_video_frames(frames_before + 10, timeout=10)
+    # Each subscriber's stream from a new publisher starts with a keyframe, never mid-GOP.
+    assert is_keyframe_start(to_alice[0]) and is_keyframe_start(to_carol[0])
 
     # Same transceiver, new publisher: bob's frames, then carol's, never mixed back.
     assert _segments(list(alice.stats.marks["1"])) == [2, 3]

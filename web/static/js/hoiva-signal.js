@@ -3,12 +3,15 @@
 // signaling/protocol.py (docs/protocol.md).
 
 export const PROTOCOL_VERSION = 1;
+export const CLOSE_REPLACED = 4000;
 export const CLOSE_BAD_TOKEN = 4001;
 export const CLOSE_REVOKED = 4003;
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 const HELLO_TIMEOUT_MS = 10000;
+// Our own code for a socket we gave up on (no welcome, heartbeat lost); never sent by servers.
+export const CLOSE_ABANDONED = 4900;
 
 /** Delay before reconnect attempt `attempt` (0-based): 1 s doubling to 30 s, with jitter. */
 export function backoffDelay(attempt, random = Math.random) {
@@ -156,9 +159,9 @@ export class SignalConnection {
 
   // On a dead link the closing handshake may never finish; go on without waiting for it.
   abandon(ws, reason) {
-    this.closed(ws, 4000, reason);
+    this.closed(ws, CLOSE_ABANDONED, reason);
     try {
-      ws.close(4000, reason);
+      ws.close(CLOSE_ABANDONED, reason);
     } catch (error) {
       // already closing
     }

@@ -1,0 +1,20 @@
+# Hoiva server image: one process per container; see compose.yaml and README "Deploying".
+FROM python:3.11-slim-bookworm
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY hoiva ./hoiva
+COPY signaling ./signaling
+COPY media ./media
+COPY care_sessions ./care_sessions
+COPY tablet_client ./tablet_client
+COPY web ./web
+RUN pip install --no-cache-dir . && useradd --system --home /app hoiva && mkdir -p /app/var \
+    && chown hoiva /app/var
+USER hoiva
+EXPOSE 8080
+# Media (WebRTC) uses UDP ports chosen per call; run with host networking or publish a range.
+CMD ["hoiva", "serve"]
