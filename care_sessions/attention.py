@@ -13,9 +13,13 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from care_sessions.errors import InvalidInput
 from care_sessions.schedule import HELSINKI
+
+if TYPE_CHECKING:
+    from care_sessions.checkin_ports import AttentionStore
 
 NOTE_MAX = 500
 
@@ -247,3 +251,36 @@ def check_resolution(action: FlagAction, note: str) -> str:
     if len(note) > NOTE_MAX:
         raise InvalidInput(f"a note can be at most {NOTE_MAX} characters")
     return note
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    opened: tuple[AttentionFlag, ...] = ()
+    cleared: int = 0
+    reworded: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.opened or self.cleared or self.reworded)
+
+
+async def refresh_attention(
+    store: AttentionStore, now: datetime, rules: Iterable[AttentionRule] = ATTENTION_RULES
+) -> Refreshed:
+    """Evaluate every rule on fresh facts and bring the stored flags in line."""
+    opened: list[AttentionFlag] = []
+    cleared = reworded = 0
+    for rule in rules:
+        raised = evaluate(rule, await store.attention_facts(rule.query(now)), now)
+        stored = await store.flags_for_rule(rule.id, now - rule.snooze)
+        changes = plan_flag_changes(rule, raised, stored, now)
+        opened.extend(await store.add_flags(changes.open, now))
+        for flag_id, reason in changes.reword:
+            await store.reword_flag(flag_id, reason)
+        for flag_id in changes.clear:
+            if await store.resolve_flag(
+                flag_id, by=None, at=now, action=FlagAction.CLEARED, note=""
+            ):
+                cleared += 1
+        reworded += len(changes.reword)
+    return Refreshed(tuple(opened), cleared, reworded)

@@ -9,7 +9,7 @@ from typing import Protocol
 from care_sessions.attention import AttentionFlag, ClientFact, FactQuery, FlagAction, RaisedFlag
 from care_sessions.care_plans import CareProfile, PlanItem
 from care_sessions.checkins import Checkin, CheckinEvent, RecordedOutcome
-from care_sessions.followup import Escalation, Resolution, Step
+from care_sessions.followup import Escalation, Step
 from care_sessions.reports import ReportSource
 
 
@@ -68,9 +68,11 @@ class CheckinStore(Protocol):
 
     async def escalation(self, escalation_id: str) -> Escalation | None: ...
 
-    async def resolve_escalation(
-        self, escalation_id: str, *, by: str, at: datetime, resolution: Resolution, note: str
-    ) -> bool: ...
+    async def close_escalation(
+        self, task: Escalation, before: Checkin, after: Checkin, event: CheckinEvent, note: str
+    ) -> bool:
+        """Close a task without an outcome (the check-in too) if the check-in is as `before`."""
+        ...
 
 
 class AttentionStore(Protocol):

@@ -32,6 +32,7 @@ class CheckinStatus(enum.StrEnum):
     ESCALATED = "escalated"
     HOME_VISIT = "home_visit"
     DONE = "done"
+    CLOSED = "closed"  # a nurse closed its follow-up without an outcome, with a note
     CANCELLED = "cancelled"
 
 
@@ -39,7 +40,7 @@ class CheckinStatus(enum.StrEnum):
 OPEN_STATUSES = frozenset(
     {CheckinStatus.DUE, CheckinStatus.MISSED, CheckinStatus.ESCALATED, CheckinStatus.HOME_VISIT}
 )
-FINAL_STATUSES = frozenset({CheckinStatus.DONE, CheckinStatus.CANCELLED})
+FINAL_STATUSES = frozenset({CheckinStatus.DONE, CheckinStatus.CLOSED, CheckinStatus.CANCELLED})
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,8 @@ def record_outcome(
         raise InvalidState(f"this check-in was already recorded as {checkin.outcome}")
     if checkin.status is CheckinStatus.CANCELLED:
         raise InvalidState("this check-in was removed from the care plan")
+    if checkin.status is CheckinStatus.CLOSED:
+        raise InvalidState("this check-in's follow-up was closed without an outcome")
     if checkin.status is CheckinStatus.SCHEDULED and role is Role.TABLET:
         raise InvalidState("this check-in is not due yet")
 
@@ -233,4 +236,18 @@ def cancel(checkin: Checkin, *, at: datetime, by: Actor) -> tuple[Checkin, Check
     after = replace(checkin, status=CheckinStatus.CANCELLED, next_action_at=None)
     return after, CheckinEvent(
         checkin.id, at, checkin.status, after.status, by, "removed from the plan"
+    )
+
+
+def close_without_outcome(
+    checkin: Checkin, *, by: str, role: Role, at: datetime
+) -> tuple[Checkin, CheckinEvent]:
+    """End an open check-in's follow-up when no outcome can be known ("in hospital")."""
+    if role not in (Role.NURSE, Role.ADMIN):
+        raise Forbidden(f"{role} may not close check-ins")
+    if not checkin.is_open:
+        raise InvalidState(f"this check-in is {checkin.status}, not open")
+    after = replace(checkin, status=CheckinStatus.CLOSED, next_action_at=None)
+    return after, CheckinEvent(
+        checkin.id, at, checkin.status, after.status, Actor(str(role), by), "closed with a note"
     )

@@ -54,6 +54,11 @@ class MediaConfig(_Section, frozen=True):
     announce_address: str | None = None
     # Empty by default on purpose: aiortc's built-in default is a public STUN server.
     ice_servers: list[IceServer] = msgspec.field(default_factory=list)
+    # TURN with short-lived credentials (coturn's REST scheme, `use-auth-secret`): Hoiva
+    # hands every socket a fresh username/password derived from this shared secret.
+    turn_urls: list[str] = msgspec.field(default_factory=list)
+    turn_shared_secret: str | None = None
+    turn_credential_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=12 * 3600)] = 3600
 
 
 class CallsConfig(_Section, frozen=True):
@@ -67,6 +72,10 @@ class SignalingConfig(_Section, frozen=True):
     heartbeat_s: Annotated[int, msgspec.Meta(ge=1, le=300)] = 20
     hello_timeout_s: Seconds = 10.0
     max_frame_bytes: Annotated[int, msgspec.Meta(ge=1024, le=4 * 1024 * 1024)] = 256 * 1024
+    # Per connection: a steady rate and a burst; past them the socket is closed with 1008.
+    messages_per_s: Annotated[float, msgspec.Meta(gt=0, le=10_000)] = 20.0
+    message_burst: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 50
+    max_connections_per_address: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 50
 
 
 class LogConfig(_Section, frozen=True):

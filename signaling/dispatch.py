@@ -22,6 +22,7 @@ from signaling.protocol import (
     Pong,
     ProtocolError,
 )
+from signaling.sdp_guard import SdpRejected, check_sdp
 
 
 class Dispatcher:
@@ -36,6 +37,12 @@ class Dispatcher:
         message_type = message.__struct_config__.tag
         if not isinstance(message_type, str) or not message_allowed(message_type, who.role):
             raise ProtocolError("forbidden", f"{who.role} may not send {message_type}", message.ref)
+        sdp = getattr(message, "sdp", None)
+        if isinstance(sdp, str):
+            try:
+                check_sdp(sdp)
+            except SdpRejected as exc:
+                raise ProtocolError("invalid_sdp", str(exc), message.ref) from None
         match message:
             case Ping():
                 await conn.send(Pong(ref=message.ref))

@@ -262,6 +262,9 @@ def parse_message(raw: str | bytes) -> ClientMessage:
         message = _client_decoder.decode(raw)
     except msgspec.DecodeError as exc:
         raise _classify(raw, exc) from None
+    except RecursionError:
+        # msgspec gives up on very deep nesting; no valid message is nested at all.
+        raise ProtocolError("bad_json", "frame is nested too deeply") from None
     if message.v != PROTOCOL_VERSION:
         raise ProtocolError(
             "unsupported_version", f"protocol version {message.v} is not supported", message.ref
@@ -273,7 +276,7 @@ def _classify(raw: str | bytes, exc: msgspec.DecodeError) -> ProtocolError:
     """Tell apart 'not JSON', 'unknown type' and 'bad fields' for a useful error reply."""
     try:
         envelope = _envelope_decoder.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return ProtocolError("bad_json", "frame is not a JSON object")
     ref = envelope.ref if isinstance(envelope.ref, str) and len(envelope.ref) <= 64 else None
     if envelope.type is None:

@@ -14,6 +14,7 @@ from signaling.connection import CloseCode
 from signaling.help_desk import HelpDesk
 from signaling.hub import SignalingHub
 from signaling.protocol import IceServerOut
+from signaling.turn import turn_credential
 from signaling.ws import SignalingEndpoint
 
 
@@ -34,10 +35,8 @@ class SignalingRuntime:
             store=store, clock=clock, hub=self.hub, media=media, settings=config.calls
         )
         self.help_desk = HelpDesk(store, clock, self.hub, self.calls)
-        ice_servers = [
-            IceServerOut(urls=list(s.urls), username=s.username, credential=s.credential)
-            for s in config.media.ice_servers
-        ]
+        self._config = config
+        self._clock = clock
         self.endpoint = SignalingEndpoint(
             auth=auth,
             store=store,
@@ -47,8 +46,34 @@ class SignalingRuntime:
             heartbeat_s=config.signaling.heartbeat_s,
             hello_timeout_s=config.signaling.hello_timeout_s,
             max_frame_bytes=config.signaling.max_frame_bytes,
-            ice_servers=ice_servers,
+            messages_per_s=config.signaling.messages_per_s,
+            message_burst=config.signaling.message_burst,
+            max_connections_per_address=config.signaling.max_connections_per_address,
+            ice_servers=self.ice_servers_for,
         )
+
+    def ice_servers_for(self, subject_id: str) -> list[IceServerOut]:
+        """The configured servers plus TURN with credentials minted for this socket."""
+        media = self._config.media
+        servers = [
+            IceServerOut(urls=list(s.urls), username=s.username, credential=s.credential)
+            for s in media.ice_servers
+        ]
+        if media.turn_urls and media.turn_shared_secret:
+            credential = turn_credential(
+                media.turn_shared_secret,
+                subject_id,
+                self._clock.now(),
+                media.turn_credential_ttl_s,
+            )
+            servers.append(
+                IceServerOut(
+                    urls=list(media.turn_urls),
+                    username=credential.username,
+                    credential=credential.password,
+                )
+            )
+        return servers
 
     def presence_of(self, client_id: str) -> Presence:
         return self.hub.presence_of(client_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 
 from care_sessions.auth import AuthService
 from care_sessions.errors import AuthenticationFailed, CareSessionError
@@ -44,7 +45,7 @@ class SignalingSession:
         help_desk: HelpDesk,
         dispatcher: Dispatcher,
         heartbeat_s: int,
-        ice_servers: list[IceServerOut],
+        ice_servers: Callable[[str], list[IceServerOut]],
     ) -> None:
         self._sink = sink
         self._http_principal = http_principal
@@ -125,7 +126,7 @@ class SignalingSession:
                 display_name=principal.display_name,
                 heartbeat_s=self._heartbeat_s,
                 settings=settings,
-                ice_servers=self._ice_servers,
+                ice_servers=self._ice_servers(principal.subject_id),
             )
         )
         self.connection = conn

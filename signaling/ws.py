@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 from yarl import URL
@@ -16,6 +18,7 @@ from signaling.dispatch import Dispatcher
 from signaling.help_desk import HelpDesk
 from signaling.hub import SignalingHub
 from signaling.protocol import IceServerOut
+from signaling.rate_limit import TokenBucket
 from signaling.request_keys import PRINCIPAL
 from signaling.session import SignalingSession
 
@@ -49,7 +52,10 @@ class SignalingEndpoint:
         heartbeat_s: int,
         hello_timeout_s: float,
         max_frame_bytes: int,
-        ice_servers: list[IceServerOut],
+        messages_per_s: float,
+        message_burst: int,
+        max_connections_per_address: int,
+        ice_servers: Callable[[str], list[IceServerOut]],
     ) -> None:
         self._auth = auth
         self._store = store
@@ -61,6 +67,10 @@ class SignalingEndpoint:
         self._hello_timeout_s = hello_timeout_s
         self._max_frame_bytes = max_frame_bytes
         self._ice_servers = ice_servers
+        self._messages_per_s = messages_per_s
+        self._message_burst = message_burst
+        self._max_per_address = max_connections_per_address
+        self._per_address: Counter[str] = Counter()
         self._closing: set[asyncio.Future[bool]] = set()
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -68,6 +78,18 @@ class SignalingEndpoint:
             # Browsers send the staff cookie with cross-origin upgrades from same-site pages;
             # only our own pages may open a staff socket. Headless clients send no Origin.
             raise web.HTTPForbidden(text="cross-origin WebSocket refused")
+        address = request.remote or "unknown"
+        if self._per_address[address] >= self._max_per_address:
+            raise web.HTTPTooManyRequests(text="too many connections from this address")
+        self._per_address[address] += 1
+        try:
+            return await self._serve(request)
+        finally:
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
+
+    async def _serve(self, request: web.Request) -> web.WebSocketResponse:
         # compress=False: permessage-deflate would cost ~100 KB per idle tablet socket, and
         # signaling frames are small (WEBRTC-NOTES). aiohttp closes oversize frames with 1009.
         ws = web.WebSocketResponse(
@@ -92,8 +114,13 @@ class SignalingEndpoint:
         hello_deadline = asyncio.get_running_loop().call_later(
             self._hello_timeout_s, self._close_if_silent, ws, session
         )
+        bucket = TokenBucket(self._messages_per_s, self._message_burst)
         try:
             async for msg in ws:
+                if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY) and not bucket.allow():
+                    # A flooding client costs its own socket, never other clients' latency.
+                    await ws.close(code=CloseCode.POLICY, message=b"rate limit exceeded")
+                    break
                 if msg.type is WSMsgType.TEXT:
                     await session.on_text(msg.data)
                 elif msg.type is WSMsgType.BINARY:

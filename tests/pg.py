@@ -110,7 +110,12 @@ class PostgresServer:
     def stop(self) -> None:
         subprocess.run(
             self._command(
-                str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir / "data"), "-m", "immediate", "stop"
+                str(self.bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data_dir / "data"),
+                "-m",
+                "immediate",
+                "stop",
             ),
             capture_output=True,
             check=False,

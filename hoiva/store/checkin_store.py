@@ -328,17 +328,25 @@ class SqlCheckinStore(SqlAttentionStore, SqlReportQueries):
             row = (await conn.execute(e.select().where(e.c.id == escalation_id))).first()
         return _escalation(row) if row else None
 
-    async def resolve_escalation(
-        self, escalation_id: str, *, by: str, at: datetime, resolution: Resolution, note: str
+    async def close_escalation(
+        self, task: Escalation, before: Checkin, after: Checkin, event: CheckinEvent, note: str
     ) -> bool:
         e = ct.escalation
         async with self._engine.begin() as conn:
-            result = await conn.execute(
+            if not await self._transition(conn, before, after):
+                return False
+            await conn.execute(ct.checkin_event.insert().values(**_event_values(event)))
+            await conn.execute(
                 e.update()
-                .where(e.c.id == escalation_id, e.c.resolved_at.is_(None))
-                .values(resolved_at=at, resolved_by=by, resolution=resolution.value, note=note)
+                .where(e.c.id == task.id, e.c.resolved_at.is_(None))
+                .values(
+                    resolved_at=event.at,
+                    resolved_by=event.actor.subject_id,
+                    resolution=Resolution.NOTE.value,
+                    note=note,
+                )
             )
-        return result.rowcount == 1
+        return True
 
     # ---- helpers -------------------------------------------------------------------------
 

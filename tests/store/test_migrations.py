@@ -1,0 +1,67 @@
+"""Migration 0002 builds exactly the tables the code declares, and can be undone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from hoiva.store import care_tables
+from hoiva.store.engine import migrate
+from hoiva.store.tables import metadata
+from tests.store.conftest import Stores
+
+CARE_TABLES = {
+    "client_care_profile",
+    "care_plan_item",
+    "checkin",
+    "checkin_outcome",
+    "measurement",
+    "checkin_event",
+    "escalation",
+    "attention_flag",
+}
+
+
+def _diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+async def test_migrated_schema_matches_the_declared_tables(stores: Stores) -> None:
+    assert care_tables.checkin.name in metadata.tables
+    async with stores.engine.connect() as conn:
+        diff = await conn.run_sync(_diff)
+    assert diff == []
+
+
+async def test_downgrade_to_0001_removes_only_the_care_tables(stores: Stores) -> None:
+    await migrate(stores.engine, "head")
+
+    def tables(connection: Connection) -> set[str]:
+        return set(sa.inspect(connection).get_table_names())
+
+    async with stores.engine.connect() as conn:
+        before = await conn.run_sync(tables)
+    assert before >= CARE_TABLES
+
+    from alembic import command
+
+    from hoiva.store.engine import alembic_config
+
+    def downgrade(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+
+    async with stores.engine.begin() as conn:
+        await conn.run_sync(downgrade)
+    async with stores.engine.connect() as conn:
+        after = await conn.run_sync(tables)
+    assert after == before - CARE_TABLES
+    await migrate(stores.engine)
+    async with stores.engine.connect() as conn:
+        assert await conn.run_sync(tables) == before
