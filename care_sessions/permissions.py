@@ -15,6 +15,9 @@ EVERYONE = frozenset(Role)
 
 ADMIN = frozenset({R.ADMIN})
 TABLET = frozenset({R.TABLET})
+# Meal and exercise rooms are run by their host (or an admin standing in); signaling.rooms
+# also checks that a host runs only their own rooms and a tablet joins only its own.
+ROOM_STAFF = frozenset({R.HOST, R.ADMIN})
 
 # Keyed by "<METHOD> <aiohttp route name>"; a route missing here is refused (and fails
 # tests/test_permissions.py). Anonymous routes authenticate inside (login, pairing, the
@@ -36,10 +39,33 @@ ROUTE_RULES: dict[str, frozenset[Role]] = {
     "POST admin.client_settings": ADMIN,
     "POST admin.pairing_code": ADMIN,
     "POST admin.device_revoke": ADMIN,
+    "GET admin.client_privacy": CARE_STAFF,
+    "POST admin.consent": CARE_STAFF,
+    "GET admin.client_export": ADMIN,
+    "POST admin.client_erase": ADMIN,
+    "GET access_log": ADMIN,
+    "GET api.tablet_access_log": TABLET,
+    "GET api.tablet_export": TABLET,
     "GET tablet": EVERYONE,
     "POST api.tablet_pair": EVERYONE,
     "GET api.tablet_me": TABLET,
     "GET ws": EVERYONE,
+    "GET reports": CARE_STAFF,
+    "GET reports.print": CARE_STAFF,
+    "GET reports.export": CARE_STAFF,
+    "GET api.reports": CARE_STAFF,
+    "GET api.checkins_today": CARE_STAFF,
+    "GET api.escalations": CARE_STAFF,
+    "GET api.attention": CARE_STAFF,
+    "GET care_plan": CARE_STAFF,
+    "POST care_plan.add": CARE_STAFF,
+    "POST care_plan.end": CARE_STAFF,
+    "POST care_plan.profile": CARE_STAFF,
+    "GET rooms": ROOM_STAFF,
+    "POST rooms.create": ROOM_STAFF,
+    "GET rooms.console": ROOM_STAFF,
+    "POST rooms.update": ROOM_STAFF,
+    "GET api.room_attendance": STAFF,
 }
 
 # Keyed by the message's "type".
@@ -50,11 +76,29 @@ MESSAGE_RULES: dict[str, frozenset[Role]] = {
     "call.answer": frozenset({R.TABLET}),
     "call.decline": frozenset({R.TABLET}),
     "call.end": CARE_STAFF | {R.TABLET},
-    "media.offer": CARE_STAFF | {R.TABLET},
-    "media.answer": CARE_STAFF | {R.TABLET},
+    "media.offer": CARE_STAFF | ROOM_STAFF | {R.TABLET},
+    "media.answer": CARE_STAFF | ROOM_STAFF | {R.TABLET},
     "help.request": frozenset({R.TABLET}),
     "help.cancel": frozenset({R.TABLET}),
     "help.take": CARE_STAFF,
+    # A tablet confirms only its own client's check-ins: the service looks the check-in up
+    # by the socket's client and answers not_found for anyone else's.
+    "checkin.pending": TABLET,
+    "checkin.confirm": TABLET,
+    "checkin.record": CARE_STAFF,
+    "escalation.close": CARE_STAFF,
+    "attention.resolve": CARE_STAFF,
+    "room.sync": ROOM_STAFF | TABLET,
+    "room.join": ROOM_STAFF | TABLET,
+    "room.leave": ROOM_STAFF | TABLET,
+    "room.open": ROOM_STAFF,
+    "room.mute": ROOM_STAFF,
+    "room.mute_all": ROOM_STAFF,
+    "room.spotlight": ROOM_STAFF,
+    "room.remove": ROOM_STAFF,
+    "room.lock": ROOM_STAFF,
+    "room.side_call": ROOM_STAFF,
+    "room.end": ROOM_STAFF,
 }
 
 

@@ -59,6 +59,10 @@ class DeviceStore(Protocol):
 
     async def touch_device(self, device_id: str, at: datetime) -> None: ...
 
+    async def erase_optional_client_data(self, client_id: str) -> dict[str, int]:
+        """Delete tablets and pairing codes of a client; returns counts by kind."""
+        ...
+
 
 class SessionStore(Protocol):
     async def session_started(self, record: SessionRecord) -> None: ...
@@ -68,6 +72,10 @@ class SessionStore(Protocol):
     async def session(self, session_id: str) -> SessionRecord | None: ...
 
     async def recent_sessions(self, limit: int = 50) -> list[SessionRecord]: ...
+
+    async def sessions_for_client(
+        self, client_id: str, limit: int = 10_000
+    ) -> list[SessionRecord]: ...
 
     async def mark_open_sessions_interrupted(self, at: datetime) -> int:
         """Close records a crash left open; returns how many."""
@@ -86,6 +94,8 @@ class HelpStore(Protocol):
     async def cancel_help_request(self, request_id: str, at: datetime) -> None: ...
 
     async def open_help_requests(self) -> list[HelpRequest]: ...
+
+    async def help_requests_for_client(self, client_id: str) -> list[HelpRequest]: ...
 
 
 class CareStore(AccountStore, ClientStore, DeviceStore, SessionStore, HelpStore, Protocol):

@@ -15,10 +15,10 @@ export and the tests share one definition:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from care_sessions.errors import InvalidInput
 from care_sessions.schedule import at_local, day_bounds
@@ -168,6 +168,7 @@ async def build_report(source: ReportSource, request: ReportRequest) -> Report:
 # ---- columns: one table for the page, the CSV and the JSON --------------------------------
 
 Figure = int | float | str | None
+Row = TypeVar("Row")
 
 
 def _num(digits: int) -> Callable[[Figure], str]:
@@ -176,117 +177,145 @@ def _num(digits: int) -> Callable[[Figure], str]:
             return "n/a"
         if isinstance(value, str):
             return value
-        return f"{value:,.{digits}f}".replace(",", " ")
+        return f"{value:,.{digits}f}".replace(",", "\u202f")
 
     return fmt
 
 
 WHOLE = _num(0)
+ONE_DECIMAL = _num(1)
+
+
+def _text(value: Figure) -> str:
+    return "" if value is None else str(value)
 
 
 @dataclass(frozen=True)
-class ReportColumn:
+class Column(Generic[Row]):
+    """One figure of a report row: its key (CSV/JSON), title (page), value and format."""
+
     key: str
     title: str
-    unit: str
-    value: Callable[[ReportTotals], Figure]
+    value: Callable[[Row], Figure]
     text: Callable[[Figure], str] = WHOLE
+    unit: str = ""
     group: str = ""
 
 
-TOTAL_COLUMNS: tuple[ReportColumn, ...] = (
-    ReportColumn(
-        "virtual_visits", "Virtual visits", "", lambda t: t.virtual_visits, group="visits"
+T = ReportTotals
+TOTAL_COLUMNS: tuple[Column[ReportTotals], ...] = (
+    Column[T]("virtual_visits", "Virtual visits", lambda t: t.virtual_visits, group="Visits"),
+    Column[T](
+        "visit_minutes", "Visit minutes", lambda t: t.visit_minutes, unit="min", group="Visits"
     ),
-    ReportColumn(
-        "visit_minutes", "Visit minutes", "min", lambda t: t.visit_minutes, group="visits"
+    Column[T]("checkins_due", "Check-ins due", lambda t: t.checkins_due, group="Check-ins"),
+    Column[T]("checkins_done", "Done", lambda t: t.checkins_done, group="Check-ins"),
+    Column[T]("checkins_missed", "Missed", lambda t: t.checkins_missed, group="Check-ins"),
+    Column[T]("checkins_escalated", "Escalated", lambda t: t.checkins_escalated, group="Check-ins"),
+    Column[T](
+        "adherence_pct", "Adherence", lambda t: t.adherence_pct, ONE_DECIMAL, "%", "Check-ins"
     ),
-    ReportColumn("checkins_due", "Check-ins due", "", lambda t: t.checkins_due, group="checkins"),
-    ReportColumn("checkins_done", "Done", "", lambda t: t.checkins_done, group="checkins"),
-    ReportColumn("checkins_missed", "Missed", "", lambda t: t.checkins_missed, group="checkins"),
-    ReportColumn(
-        "checkins_escalated", "Escalated", "", lambda t: t.checkins_escalated, group="checkins"
-    ),
-    ReportColumn(
-        "adherence_pct", "Adherence", "%", lambda t: t.adherence_pct, _num(1), group="checkins"
-    ),
-    ReportColumn(
+    Column[T]("escalations", "Follow-up tasks", lambda t: t.escalations, group="Check-ins"),
+    Column[T](
         "escalation_median_min",
-        "Median escalation to resolution",
-        "min",
+        "Median task to resolution",
         lambda t: t.escalation_median_min,
-        _num(1),
-        group="checkins",
+        ONE_DECIMAL,
+        "min",
+        "Check-ins",
     ),
-    ReportColumn("help_calls", "Help calls", "", lambda t: t.help_calls, group="help"),
-    ReportColumn(
+    Column[T]("help_calls", "Help calls", lambda t: t.help_calls, group="Help calls"),
+    Column[T](
         "help_answer_median_s",
-        "Median help answer time",
-        "s",
+        "Median answer time",
         lambda t: t.help_answer_median_s,
-        _num(0),
-        group="help",
+        WHOLE,
+        "s",
+        "Help calls",
     ),
-    ReportColumn(
+    Column[T](
         "meal_room_attendance",
         "Meal-room attendance",
-        "",
         lambda t: t.meal_room_attendance,
-        group="meal",
+        group="Meal rooms",
     ),
-    ReportColumn("calls_placed", "Calls placed", "", lambda t: t.calls_placed, group="quality"),
-    ReportColumn(
+    Column[T]("calls_placed", "Calls placed", lambda t: t.calls_placed, group="Call quality"),
+    Column[T](
         "media_connected_pct",
         "Answered calls with video",
-        "%",
         lambda t: t.media_connected_pct,
-        _num(1),
-        group="quality",
+        ONE_DECIMAL,
+        "%",
+        "Call quality",
     ),
-    ReportColumn("media_failed", "Video failures", "", lambda t: t.media_failed, group="quality"),
-    ReportColumn(
+    Column[T]("media_failed", "Video failures", lambda t: t.media_failed, group="Call quality"),
+    Column[T](
         "media_setup_median_s",
         "Median video set-up",
-        "s",
         lambda t: t.media_setup_median_s,
-        _num(1),
-        group="quality",
+        ONE_DECIMAL,
+        "s",
+        "Call quality",
     ),
-    ReportColumn("km_avoided", "Driving avoided", "km", lambda t: t.km_avoided, group="driving"),
-    ReportColumn("co2_kg", "CO2 avoided", "kg", lambda t: t.co2_kg, _num(1), group="driving"),
+    Column[T]("km_avoided", "Driving avoided", lambda t: t.km_avoided, WHOLE, "km", "Driving"),
+    Column[T]("co2_kg", "CO2 avoided", lambda t: t.co2_kg, ONE_DECIMAL, "kg", "Driving"),
+)
+
+C = ClientRow
+CLIENT_COLUMNS: tuple[Column[ClientRow], ...] = (
+    Column[C]("client_id", "Client id", lambda r: r.client_id, _text),
+    Column[C]("name", "Client", lambda r: r.name, _text),
+    Column[C]("team", "Team", lambda r: r.team, _text),
+    Column[C]("virtual_visits", "Virtual visits", lambda r: r.virtual_visits),
+    Column[C]("visit_minutes", "Visit minutes", lambda r: r.visit_minutes, unit="min"),
+    Column[C]("checkins_due", "Check-ins due", lambda r: r.checkins_due),
+    Column[C]("checkins_done", "Done", lambda r: r.checkins_done),
+    Column[C]("checkins_missed", "Missed", lambda r: r.checkins_missed),
+    Column[C]("checkins_escalated", "Escalated", lambda r: r.checkins_escalated),
+    Column[C]("adherence_pct", "Adherence", lambda r: r.adherence_pct, ONE_DECIMAL, "%"),
+    Column[C]("km_avoided", "Driving avoided", lambda r: r.km_avoided, WHOLE, "km"),
+    Column[C]("co2_kg", "CO2 avoided", lambda r: r.co2_kg, ONE_DECIMAL, "kg"),
+)
+
+W = WeekRow
+WEEK_COLUMNS: tuple[Column[WeekRow], ...] = (
+    Column[W]("week_start", "Week from", lambda r: r.week_start.isoformat(), _text),
+    Column[W]("virtual_visits", "Virtual visits", lambda r: r.virtual_visits),
+    Column[W]("visit_minutes", "Visit minutes", lambda r: r.visit_minutes, unit="min"),
+    Column[W]("checkins_due", "Check-ins due", lambda r: r.checkins_due),
+    Column[W]("checkins_done", "Done", lambda r: r.checkins_done),
+    Column[W]("checkins_missed", "Missed", lambda r: r.checkins_missed),
+    Column[W]("checkins_escalated", "Escalated", lambda r: r.checkins_escalated),
+    Column[W]("adherence_pct", "Adherence", lambda r: r.adherence_pct, ONE_DECIMAL, "%"),
 )
 
 
-@dataclass(frozen=True)
-class RowColumn:
-    key: str
-    title: str
-    value: Callable[[ClientRow], Figure]
-    text: Callable[[Figure], str] = WHOLE
+def as_dict(columns: Sequence[Column[Row]], row: Row) -> dict[str, Figure]:
+    return {column.key: column.value(row) for column in columns}
 
 
-CLIENT_COLUMNS: tuple[RowColumn, ...] = (
-    RowColumn("client_id", "Client id", lambda r: r.client_id, str),
-    RowColumn("name", "Client", lambda r: r.name, str),
-    RowColumn("team", "Team", lambda r: r.team, str),
-    RowColumn("virtual_visits", "Virtual visits", lambda r: r.virtual_visits),
-    RowColumn("visit_minutes", "Visit minutes", lambda r: r.visit_minutes),
-    RowColumn("checkins_due", "Check-ins due", lambda r: r.checkins_due),
-    RowColumn("checkins_done", "Done", lambda r: r.checkins_done),
-    RowColumn("checkins_missed", "Missed", lambda r: r.checkins_missed),
-    RowColumn("checkins_escalated", "Escalated", lambda r: r.checkins_escalated),
-    RowColumn("adherence_pct", "Adherence %", lambda r: r.adherence_pct, _num(1)),
-    RowColumn("km_avoided", "Driving avoided km", lambda r: r.km_avoided),
-    RowColumn("co2_kg", "CO2 avoided kg", lambda r: r.co2_kg, _num(1)),
-)
+def csv_table(report: Report, by: str) -> list[list[str]]:
+    """The report as CSV cells: one row per client or week, or the totals; numbers raw."""
+    if by == "client":
+        return _cells(CLIENT_COLUMNS, report.clients)
+    if by == "week":
+        return _cells(WEEK_COLUMNS, report.weeks)
+    if by == "total":
+        return _cells(TOTAL_COLUMNS, [report.totals])
+    raise InvalidInput("a CSV report is by client, week or total")
 
 
-def totals_as_dict(totals: ReportTotals) -> dict[str, Figure]:
-    return {column.key: column.value(totals) for column in TOTAL_COLUMNS}
+def _cells(columns: Sequence[Column[Row]], rows: Sequence[Row]) -> list[list[str]]:
+    header = [column.key for column in columns]
+    return [header, *([_csv(column.value(row)) for column in columns] for row in rows)]
 
 
-def client_as_dict(row: ClientRow) -> dict[str, Figure]:
-    return {column.key: column.value(row) for column in CLIENT_COLUMNS}
+def _csv(value: Figure) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(round(value, 3))
+    return str(value)
 
 
 def report_as_dict(report: Report) -> dict[str, object]:
@@ -298,19 +327,7 @@ def report_as_dict(report: Report) -> dict[str, object]:
         "client_id": request.client_id,
         "km_per_visit": request.km_per_visit,
         "emission_g_per_km": request.emission_g_per_km,
-        "totals": totals_as_dict(report.totals),
-        "weeks": [
-            {
-                "week_start": row.week_start.isoformat(),
-                "virtual_visits": row.virtual_visits,
-                "visit_minutes": row.visit_minutes,
-                "checkins_due": row.checkins_due,
-                "checkins_done": row.checkins_done,
-                "checkins_missed": row.checkins_missed,
-                "checkins_escalated": row.checkins_escalated,
-                "adherence_pct": row.adherence_pct,
-            }
-            for row in report.weeks
-        ],
-        "clients": [client_as_dict(row) for row in report.clients],
+        "totals": as_dict(TOTAL_COLUMNS, report.totals),
+        "weeks": [as_dict(WEEK_COLUMNS, row) for row in report.weeks],
+        "clients": [as_dict(CLIENT_COLUMNS, row) for row in report.clients],
     }

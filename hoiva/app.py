@@ -7,11 +7,16 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from care_sessions.access_log import AccessLog
 from care_sessions.auth import AuthService
 from care_sessions.clock import Clock, SystemClock
+from care_sessions.consent import ConsentLedger
 from hoiva.config import Config
 from hoiva.services import Services
 from hoiva.store import SqlStore, create_store_engine, migrate
+from hoiva.store.checkin_store import SqlCheckinStore
+from hoiva.store.room_store import SqlRoomStore
+from hoiva.store.trust_store import TrustStore
 from media.ice import IceServerConfig, use_host_addresses
 from media.server import MediaServer, MediaSettings
 from signaling.runtime import SignalingRuntime
@@ -44,9 +49,25 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
     )
     await media.start()
     auth = AuthService(store, clock)
-    signaling = SignalingRuntime(config=config, store=store, clock=clock, auth=auth, media=media)
+    signaling = SignalingRuntime(
+        config=config,
+        store=store,
+        clock=clock,
+        auth=auth,
+        media=media,
+        care_records=SqlCheckinStore(engine),
+        room_store=SqlRoomStore(engine),
+    )
+    trust = TrustStore(engine)
     return Services(
-        config=config, clock=clock, store=store, auth=auth, media=media, signaling=signaling
+        config=config,
+        clock=clock,
+        store=store,
+        auth=auth,
+        media=media,
+        signaling=signaling,
+        access_log=AccessLog(trust, clock),
+        consents=ConsentLedger(trust, clock),
     )
 
 
@@ -69,6 +90,13 @@ async def build_app(config: Config, *, clock: Clock | None = None) -> web.Applic
     setup_web(app, services)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        # The check-in scheduler runs with the served app only, not with CLI tools that
+        # build services for a moment (migrate, create-staff).
+        if services.signaling.checkins is not None:
+            await services.signaling.checkins.start()
+        # Likewise the rooms' schedule and upkeep.
+        if services.signaling.room_upkeep is not None:
+            await services.signaling.room_upkeep.start()
         yield
         await close_services(services)
 

@@ -78,6 +78,24 @@ class SignalingConfig(_Section, frozen=True):
     max_connections_per_address: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 50
 
 
+class CareConfig(_Section, frozen=True):
+    # Round trip driven for one home visit that a virtual visit replaces (clients may have
+    # their own figure on their care plan page).
+    km_per_visit: Annotated[float, msgspec.Meta(ge=0, le=500)] = 12.0
+    # CO2 per km driven; the seed report's 380 t over 1.75 million km is about 217 g/km.
+    emission_g_per_km: Annotated[float, msgspec.Meta(ge=0, le=2000)] = 217.0
+    # A check-in whose window passed unconfirmed rings the tablet this many times...
+    retries: Annotated[int, msgspec.Meta(ge=0, le=10)] = 2
+    # ...this many minutes apart, then becomes a task in the nurses' queue.
+    retry_interval_min: Annotated[float, msgspec.Meta(gt=0, le=240)] = 10.0
+    # An escalation still open after this many minutes asks for a home visit.
+    home_visit_after_min: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 60.0
+    # How often the attention rules are evaluated.
+    attention_every_min: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 60.0
+    # The longest the check-in scheduler sleeps between looks at the clock.
+    scheduler_poll_s: Seconds = 30.0
+
+
 class LogConfig(_Section, frozen=True):
     level: str = "INFO"
 
@@ -89,6 +107,7 @@ class Config(_Section, frozen=True):
     media: MediaConfig = msgspec.field(default_factory=MediaConfig)
     calls: CallsConfig = msgspec.field(default_factory=CallsConfig)
     signaling: SignalingConfig = msgspec.field(default_factory=SignalingConfig)
+    care: CareConfig = msgspec.field(default_factory=CareConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
 
     @property

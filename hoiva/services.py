@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from care_sessions.access_log import AccessLog
 from care_sessions.auth import AuthService
 from care_sessions.clock import Clock
+from care_sessions.consent import ConsentLedger
 from care_sessions.ports import CareStore
 from hoiva.config import Config
 
@@ -23,3 +25,5 @@ class Services:
     auth: AuthService
     media: MediaServer
     signaling: SignalingRuntime
+    access_log: AccessLog
+    consents: ConsentLedger

@@ -68,6 +68,7 @@ class ClientPeer:
         self._video = video
         self._audio = SyntheticAudioTrack() if audio else None
         self._decode_marks = decode_marks
+        self.publish_hint: tuple[int, int, float] | None = None
         self._consumers: set[asyncio.Task[None]] = set()
         self._progress = asyncio.Event()
         self._connected = asyncio.Event()
@@ -108,6 +109,17 @@ class ClientPeer:
         await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await self._pc.setLocalDescription(await self._pc.createAnswer())
         return str(self._pc.localDescription.sdp)
+
+    def apply_publish_hint(self, max_bitrate: int, max_fps: int, scale_down: float) -> None:
+        """Follow the server's publish hint (group rooms).
+
+        Frame rate and size are the source's to change (synthetic sources can); the bitrate
+        is enforced by the server's REMB, which aiortc's encoder obeys.
+        """
+        self.publish_hint = (max_bitrate, max_fps, scale_down)
+        set_limits = getattr(self._video, "set_limits", None)
+        if callable(set_limits):
+            set_limits(max_fps, scale_down)
 
     async def wait_connected(self, timeout: float) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)

@@ -69,6 +69,10 @@ class ForwardingReceiver(RTCRtpReceiver):
         # Bumped when forwarding resumes after a host mute, so that subscribers start a new
         # epoch instead of showing the silence as packet loss.
         self.generation = 0
+        self.bytes_received = 0
+        # Group rooms cap the REMB we send upstream at the publisher's hint (bitrate_policy).
+        self.remb_cap: int | None = None
+        self._remb_estimate: int | None = None
         self._forwarding = True
         self._subscribers: list[ForwardingSender] = []
         self._keyframes = KeyframeRequestThrottle(self._send_pli_soon)
@@ -91,6 +95,35 @@ class ForwardingReceiver(RTCRtpReceiver):
         if enabled and not self._forwarding:
             self.generation += 1
         self._forwarding = enabled
+
+    def loss_counters(self) -> tuple[int, int]:
+        """(packets expected, packets received) of the publisher's media stream so far."""
+        stream = self._RTCRtpReceiver__remote_streams.get(self.media_ssrc or -1)
+        if stream is None:
+            return 0, 0
+        return stream.packets_expected, stream.packets_received
+
+    def set_remb_cap(self, bitrate: int | None) -> None:
+        """Cap the bitrate we ask of the publisher; sent at once when it lowers the ask."""
+        self.remb_cap = bitrate
+        if bitrate is not None:
+            self.send_remb(self._remb_estimate or bitrate)
+
+    def send_remb(self, estimate: int) -> None:
+        """Send REMB upstream: our estimate of the publisher's uplink, capped by policy."""
+        rtcp_ssrc = self._RTCRtpReceiver__rtcp_ssrc
+        if self.media_kind != "video" or rtcp_ssrc is None or self.media_ssrc is None:
+            return
+        bitrate = min(estimate, self.remb_cap) if self.remb_cap is not None else estimate
+        packet = RtcpPsfbPacket(
+            fmt=RTCP_PSFB_APP,
+            ssrc=rtcp_ssrc,
+            media_ssrc=0,
+            fci=pack_remb_fci(bitrate, [self.media_ssrc]),
+        )
+        task = asyncio.ensure_future(self._send_rtcp(packet))
+        self._rtcp_tasks.add(task)
+        task.add_done_callback(self._rtcp_tasks.discard)
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe, throttled; audio receivers ignore it."""
@@ -136,12 +169,16 @@ class ForwardingReceiver(RTCRtpReceiver):
             )
             rtcp_ssrc = self._RTCRtpReceiver__rtcp_ssrc
             if rtcp_ssrc is not None and remb is not None:
+                bitrate, ssrcs = remb
+                self._remb_estimate = bitrate
+                if self.remb_cap is not None:
+                    bitrate = min(bitrate, self.remb_cap)
                 await self._send_rtcp(
                     RtcpPsfbPacket(
                         fmt=RTCP_PSFB_APP,
                         ssrc=rtcp_ssrc,
                         media_ssrc=0,
-                        fci=pack_remb_fci(*remb),
+                        fci=pack_remb_fci(bitrate, ssrcs),
                     )
                 )
 
@@ -173,8 +210,13 @@ class ForwardingReceiver(RTCRtpReceiver):
         if nack_generator is not None and nack_generator.add(packet):
             await self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing))
 
+        first = self.media_ssrc is None
         self.media_ssrc = packet.ssrc
         self.packets_received += 1
+        self.bytes_received += len(packet.payload) + packet.padding_size
+        if first and self.remb_cap is not None:
+            # The cap was set before we knew the publisher's SSRC: ask for it now.
+            self.send_remb(self.remb_cap)
         if self._subscribers and self._forwarding:
             await self._fan_out(packet)
 
@@ -184,6 +226,8 @@ class ForwardingReceiver(RTCRtpReceiver):
         ntp_time = clock.current_ntp_time()
         keyframe: bool | None = None
         for sender in tuple(self._subscribers):
+            if sender.paused:
+                continue
             if sender.awaiting_keyframe:
                 if keyframe is None:
                     keyframe = is_keyframe_start(packet.payload)
@@ -230,6 +274,8 @@ class ForwardingSender(RTCRtpSender):
         super().__init__(kind, transport)
         self.awaiting_keyframe = False
         self.keyframe_requested_at = 0.0
+        # Paused by the room's subscriber budget (video only); resumes on a keyframe.
+        self.paused = False
         self.packets_forwarded = 0
         self.first_forwarded_at: float | None = None
         self._source: ForwardingReceiver | None = None
@@ -256,10 +302,22 @@ class ForwardingSender(RTCRtpSender):
             self._source._remove_subscriber(self)
         self._source = source
         self.awaiting_keyframe = False
+        # A pause was a decision about the previous publisher; the budget decides afresh.
+        self.paused = False
         if source is not None:
             source._add_subscriber(self)
             if self.started:
                 self._begin_epoch(source)
+
+    def set_paused(self, paused: bool) -> None:
+        """Stop forwarding (bandwidth budget), or resume at the publisher's next keyframe."""
+        if paused == self.paused:
+            return
+        self.paused = paused
+        # Resuming starts a new epoch, so the subscriber sees a continuous stream rather
+        # than the pause as packet loss, and a keyframe gate, so it never decodes mid-GOP.
+        if not paused and self.started and self._source is not None:
+            self._begin_epoch(self._source)
 
     def open_gate(self) -> None:
         """The packet about to be forwarded starts a keyframe: let the stream through."""

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiortc import RTCRtpTransceiver, RTCSessionDescription, sdp
 
+from media.bitrate_policy import BitratePolicy, PublishHint
 from media.errors import InvalidSdp, NegotiationError, RoomClosed, UnknownParticipant
 from media.forwarding import ForwardingReceiver, ForwardingSender
 from media.ice import rewrite_candidates, to_rtc_configuration
 from media.peer import ForwardingPeerConnection
+from media.room_budget import TICK_INTERVAL, PublisherInputs, PublisherStats, RoomBudget
 from media.settings import MediaSettings
 
 logger = logging.getLogger(__name__)
@@ -97,6 +99,10 @@ class MediaRoom:
         # Events and offers go to signaling in order, through one pump task.
         self._outbox: asyncio.Queue[Callable[[], Awaitable[None]] | None] = asyncio.Queue()
         self._pump: asyncio.Task[None] | None = None
+        # Who may receive whom: participants only receive publishers of their own group
+        # (a side call is a group of two). Unlisted participants share the default group.
+        self._groups: dict[str, str] = {}
+        self._budget: RoomBudget | None = None
 
     @property
     def participants(self) -> list[str]:
@@ -167,6 +173,58 @@ class MediaRoom:
         if participant.audio_in is not None:
             participant.audio_in.set_forwarding(enabled)
 
+    def set_bitrate_policy(self, policy: BitratePolicy | None) -> None:
+        """Turn on (or off) publish hints, REMB caps and the per-subscriber ceiling."""
+        self._check_open()
+        if policy is None:
+            self._budget = None
+            return
+        if self._budget is None:
+            self._budget = RoomBudget(policy, self._emit)
+            self._spawn(self._run_budget())
+        else:
+            self._budget.policy = policy
+        self._budget.update_hints(self._publisher_inputs())
+
+    def set_priorities(self, featured: Collection[str], order: Sequence[str]) -> None:
+        """Who publishes at full rate (never paused), and the rank of everyone else."""
+        if self._budget is not None:
+            self._budget.set_priorities(featured, order)
+            self._budget.update_hints(self._publisher_inputs())
+
+    def publish_hint(self, participant_id: str) -> PublishHint | None:
+        return self._budget.hint(participant_id) if self._budget is not None else None
+
+    def publisher_stats(self) -> dict[str, PublisherStats]:
+        """Per-participant upstream rates and loss, refreshed every budget tick."""
+        return dict(self._budget.stats) if self._budget is not None else {}
+
+    async def set_groups(self, groups: Mapping[str, str]) -> None:
+        """Partition the room: everyone receives only the publishers of their own group."""
+        async with self._lock:
+            self._check_open()
+            self._groups = dict(groups)
+            for subscriber in self._participants.values():
+                for slot in subscriber.slots:
+                    publisher = self._participants.get(slot.publisher_id or "")
+                    if slot.publisher_id is not None and (
+                        publisher is None or not self._visible(subscriber, publisher)
+                    ):
+                        self._release(subscriber, slot)
+            self._route()
+
+    def subscriptions(self, participant_id: str) -> list[tuple[str, str, bool]]:
+        """(publisher id, video mid, paused) of every video this participant receives."""
+        participant = self._require(participant_id)
+        found = []
+        for slot in participant.slots:
+            if slot.publisher_id is None or slot.video is None or slot.video.mid is None:
+                continue
+            sender = slot.video.sender
+            assert isinstance(sender, ForwardingSender)
+            found.append((slot.publisher_id, slot.video.mid, sender.paused))
+        return found
+
     def forwarding_parts(
         self, participant_id: str
     ) -> tuple[list[ForwardingReceiver], list[ForwardingSender]]:
@@ -212,12 +270,17 @@ class MediaRoom:
             participant.slots.append(_Slot(0, senders.get("audio"), senders.get("video")))
         return participant
 
+    def _visible(self, subscriber: _Participant, publisher: _Participant) -> bool:
+        groups = self._groups
+        return groups.get(subscriber.participant_id, "") == groups.get(publisher.participant_id, "")
+
     def _route(self) -> None:
-        """Give every participant a slot for every other participant (lock held)."""
+        """Give every participant a slot for every other visible participant (lock held)."""
         for subscriber in self._participants.values():
             for publisher in self._participants.values():
                 if (
                     publisher is subscriber
+                    or not self._visible(subscriber, publisher)
                     # A receive-only participant (an observer) needs no slot anywhere.
                     or (publisher.audio_in is None and publisher.video_in is None)
                     or any(
@@ -232,8 +295,12 @@ class MediaRoom:
             self._announce(subscriber)
             if subscriber.needs_offer and subscriber.connected:
                 self._schedule_offer(subscriber)
+        if self._budget is not None:
+            self._budget.update_hints(self._publisher_inputs())
 
     def _unroute(self, publisher: _Participant) -> None:
+        if self._budget is not None:
+            self._budget.forget(publisher.participant_id)
         for subscriber in self._participants.values():
             for slot in subscriber.slots:
                 if slot.publisher_id == publisher.participant_id:
@@ -242,6 +309,9 @@ class MediaRoom:
         for slot in publisher.slots:
             for _, _, sender in slot.transceivers():
                 sender.attach(None)
+        if self._budget is not None:
+            # One publisher fewer may lift the others out of thumbnail size (small rooms).
+            self._budget.update_hints(self._publisher_inputs())
 
     def _add_slot(self, subscriber: _Participant) -> _Slot:
         index = len(subscriber.slots)
@@ -371,6 +441,37 @@ class MediaRoom:
         except Exception:
             logger.exception("closing %s in %s", participant.participant_id, self.room_id)
         self._emit(participant.participant_id, "closed", {"reason": reason})
+
+    # -- bitrate budget --------------------------------------------------------------------
+
+    def _publisher_inputs(self) -> dict[str, PublisherInputs]:
+        return {
+            p.participant_id: PublisherInputs(p.connected, p.audio_in, p.video_in)
+            for p in self._participants.values()
+            if not p.closing
+        }
+
+    async def _run_budget(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._closed:
+            await asyncio.sleep(TICK_INTERVAL)
+            budget = self._budget
+            if budget is None:
+                return
+            subscriptions: dict[str, list[tuple[str, ForwardingSender]]] = {}
+            for subscriber in self._participants.values():
+                streams = subscriptions[subscriber.participant_id] = []
+                for slot in subscriber.slots:
+                    if slot.publisher_id is not None and slot.video is not None:
+                        sender = slot.video.sender
+                        assert isinstance(sender, ForwardingSender)
+                        if sender.started:
+                            streams.append((slot.publisher_id, sender))
+            try:
+                budget.tick(loop.time(), self._publisher_inputs(), subscriptions)
+            except Exception:
+                # A policy bug must not stop forwarding; the room runs unbudgeted until fixed.
+                logger.exception("bitrate budget failed in room %s", self.room_id)
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -113,11 +113,27 @@ class SyntheticVideoTrack(MediaStreamTrack):
         self.height = height
         self.black = black
         self.frames_sent = 0
+        # What a publish hint asked for (set_limits); the camera's own figures stay above.
+        self.max_fps = fps
+        self.scale_down = 1.0
         self._start: float | None = None
+        self._next_at = 0.0
         # A diagonal gradient that scrolls sideways: motion everywhere, cheap to produce.
         x = np.arange(width * 2, dtype=np.uint16)[None, :]
         y = np.arange(height, dtype=np.uint16)[:, None]
         self._background: Image = ((x + y) % 256).astype(np.uint8)
+
+    def set_limits(self, max_fps: int, scale_down: float) -> None:
+        """Apply a publish hint: at most `max_fps`, each side divided by `scale_down`."""
+        self.max_fps = max(1, min(self.fps, max_fps))
+        self.scale_down = max(1.0, scale_down)
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """(width, height) of the frames now produced: even, at least 64x64."""
+        width = max(64, int(self.width / self.scale_down) // 2 * 2)
+        height = max(64, int(self.height / self.scale_down) // 2 * 2)
+        return width, height
 
     async def recv(self) -> VideoFrame:
         if self.readyState != "live":
@@ -125,13 +141,15 @@ class SyntheticVideoTrack(MediaStreamTrack):
         counter = self.frames_sent
         now = time.monotonic()
         if self._start is None:
-            self._start = now
-        else:
-            delay = self._start + counter / self.fps - now
-            if delay > 0:
-                await asyncio.sleep(delay)
+            self._start = self._next_at = now
+        elif self._next_at > now:
+            await asyncio.sleep(self._next_at - now)
+        # Paced from the previous frame's slot, not from the start, so that a new frame rate
+        # (publish hint) takes effect at once; pts follow the clock for the same reason.
+        slot = self._next_at
+        self._next_at = max(slot + 1 / self.max_fps, time.monotonic() - 1.0)
         frame = VideoFrame.from_ndarray(self._draw(counter), format="yuv420p")
-        frame.pts = round(counter * _VIDEO_CLOCK_RATE / self.fps)
+        frame.pts = round((slot - self._start) * _VIDEO_CLOCK_RATE)
         frame.time_base = _VIDEO_TIME_BASE
         self.frames_sent += 1
         return frame
@@ -139,20 +157,26 @@ class SyntheticVideoTrack(MediaStreamTrack):
     def _draw(self, counter: int) -> Image:
         """One I420 frame: luma pattern and marks, neutral chroma."""
         height, width = self.height, self.width
-        yuv: Image = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
-        luma = yuv[:height]
+        out_width, out_height = self.output_size
+        yuv: Image = np.full((out_height * 3 // 2, out_width), 128, dtype=np.uint8)
+        luma = yuv[:out_height]
         if self.black:
             luma[:] = 16
             return yuv
         shift = (counter * 4) % width
-        luma[:] = self._background[:, shift : shift + width]
+        full = self._background[:, shift : shift + width].copy()
         radius = max(8, height // 8)
         phase = 2 * math.pi * counter / (self.fps * 4)
         centre = (
             int(width / 2 + (width / 3) * math.cos(phase)),
             int(height * 0.6 + (height / 5) * math.sin(phase)),
         )
-        cv2.circle(luma, centre, radius, 235, thickness=-1)
+        cv2.circle(full, centre, radius, 235, thickness=-1)
+        if (out_width, out_height) == (width, height):
+            luma[:] = full
+        else:
+            luma[:] = cv2.resize(full, (out_width, out_height), interpolation=cv2.INTER_AREA)
+        # Drawn at the output size, so the marks keep their geometry at any scale.
         draw_marks(luma, self.source_id, counter)
         return yuv
 

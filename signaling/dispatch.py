@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from care_sessions.permissions import message_allowed
 from signaling.calls import CallService
+from signaling.checkins import CheckinService
 from signaling.connection import Connection
 from signaling.help_desk import HelpDesk
 from signaling.protocol import (
+    AttentionResolve,
     CallAnswer,
     CallDecline,
     CallEnd,
     CallStart,
+    CheckinConfirm,
+    CheckinPending,
+    CheckinRecord,
     ClientMessage,
+    EscalationClose,
     Hello,
     HelpCancel,
     HelpRequestMsg,
@@ -21,16 +27,51 @@ from signaling.protocol import (
     Ping,
     Pong,
     ProtocolError,
+    RoomEnd,
+    RoomJoin,
+    RoomLeave,
+    RoomLock,
+    RoomMute,
+    RoomMuteAll,
+    RoomOpen,
+    RoomRemove,
+    RoomSideCall,
+    RoomSpotlight,
+    RoomSync,
 )
+from signaling.rooms import RoomService
 from signaling.sdp_guard import SdpRejected, check_sdp
+
+CareMessage = CheckinPending | CheckinConfirm | CheckinRecord | EscalationClose | AttentionResolve
+RoomMessage = (
+    RoomSync
+    | RoomOpen
+    | RoomJoin
+    | RoomLeave
+    | RoomMute
+    | RoomMuteAll
+    | RoomSpotlight
+    | RoomRemove
+    | RoomLock
+    | RoomSideCall
+    | RoomEnd
+)
 
 
 class Dispatcher:
     """Checks the caller's role against care_sessions.permissions, then calls the service."""
 
-    def __init__(self, calls: CallService, help_desk: HelpDesk) -> None:
+    def __init__(
+        self,
+        calls: CallService,
+        help_desk: HelpDesk,
+        checkins: CheckinService | None = None,
+        rooms: RoomService | None = None,
+    ) -> None:
         self._calls = calls
         self._help = help_desk
+        self._checkins = checkins
+        self._rooms = rooms
 
     async def handle(self, conn: Connection, message: ClientMessage) -> None:
         who = conn.principal
@@ -56,13 +97,86 @@ class Dispatcher:
                 await self._calls.decline(who, call_id)
             case CallEnd(call_id=call_id):
                 await self._calls.hang_up(who, call_id)
+            # A room's media uses the session id as call id; everything else is a call's.
+            case MediaOffer(call_id=call_id, sdp=sdp) if self._room_media(call_id):
+                assert self._rooms is not None
+                await self._rooms.media_offer(who, call_id, sdp)
+            case MediaAnswer(call_id=call_id, sdp=sdp) if self._room_media(call_id):
+                assert self._rooms is not None
+                await self._rooms.media_answer(who, call_id, sdp)
             case MediaOffer(call_id=call_id, sdp=sdp):
                 await self._calls.media_offer(who, call_id, sdp)
             case MediaAnswer(call_id=call_id, sdp=sdp):
                 await self._calls.media_answer(who, call_id, sdp)
+            case (
+                RoomSync()
+                | RoomOpen()
+                | RoomJoin()
+                | RoomLeave()
+                | RoomMute()
+                | RoomMuteAll()
+                | RoomSpotlight()
+                | RoomRemove()
+                | RoomLock()
+                | RoomSideCall()
+                | RoomEnd()
+            ):
+                await self._room(conn, message)
             case HelpRequestMsg():
                 await self._help.request(who)
             case HelpCancel():
                 await self._help.cancel(who)
             case HelpTake(help_id=help_id):
                 await self._help.take(who, help_id)
+            case _:
+                # What is left are the care messages; mypy checks that nothing else is.
+                await self._care(conn, message)
+
+    async def _care(self, conn: Connection, message: CareMessage) -> None:
+        if self._checkins is None:
+            raise ProtocolError("invalid_state", "check-ins are not enabled here", message.ref)
+        who = conn.principal
+        match message:
+            case CheckinPending():
+                await conn.send(await self._checkins.reminders_message(who.subject_id))
+            case CheckinConfirm(checkin_id=checkin_id, outcome=outcome, glucose_mmol_l=value):
+                await self._checkins.confirm(who, checkin_id, outcome, value, message.ref)
+            case CheckinRecord(
+                checkin_id=checkin_id, outcome=outcome, glucose_mmol_l=value, note=note
+            ):
+                await self._checkins.record(who, checkin_id, outcome, value, note, message.ref)
+            case EscalationClose(escalation_id=escalation_id, note=note):
+                await self._checkins.close_escalation(who, escalation_id, note, message.ref)
+            case AttentionResolve(flag_id=flag_id, action=action, note=note):
+                await self._checkins.resolve_flag(who, flag_id, action, note)
+
+    def _room_media(self, call_id: str) -> bool:
+        return self._rooms is not None and self._rooms.handles(call_id)
+
+    async def _room(self, conn: Connection, message: RoomMessage) -> None:
+        if self._rooms is None:
+            raise ProtocolError("invalid_state", "rooms are not enabled here", message.ref)
+        rooms, who = self._rooms, conn.principal
+        match message:
+            case RoomSync():
+                await rooms.sync(who)
+            case RoomOpen(room_id=room_id):
+                await rooms.open(who, room_id)
+            case RoomJoin(room_id=room_id):
+                await rooms.join(who, room_id)
+            case RoomLeave(room_id=room_id):
+                await rooms.leave(who, room_id)
+            case RoomMute(room_id=room_id, subject_id=subject_id, muted=muted):
+                await rooms.mute(who, room_id, subject_id, muted)
+            case RoomMuteAll(room_id=room_id, muted=muted):
+                await rooms.mute_all(who, room_id, muted)
+            case RoomSpotlight(room_id=room_id, subject_id=subject_id):
+                await rooms.spotlight(who, room_id, subject_id)
+            case RoomRemove(room_id=room_id, subject_id=subject_id):
+                await rooms.remove(who, room_id, subject_id)
+            case RoomLock(room_id=room_id, locked=locked):
+                await rooms.lock_room(who, room_id, locked)
+            case RoomSideCall(room_id=room_id, subject_id=subject_id):
+                await rooms.side_call(who, room_id, subject_id)
+            case RoomEnd(room_id=room_id):
+                await rooms.end(who, room_id)

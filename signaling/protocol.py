@@ -84,6 +84,113 @@ class HelpTake(_Message, frozen=True, tag="help.take"):
     help_id: Id
 
 
+# Care check-ins (docs/protocol.md, "Check-ins"). Ranges are the domain's, repeated here so
+# that a bad value is refused at the edge with bad_message before anything else runs.
+GlucoseMmolL = Annotated[float, msgspec.Meta(ge=1.0, le=35.0)]
+Note = Annotated[str, msgspec.Meta(max_length=500)]
+RequiredNote = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+OutcomeName = Literal[
+    "taken", "not_taken", "refused", "measured", "not_measured", "done", "not_done"
+]
+
+
+class CheckinPending(_Message, frozen=True, tag="checkin.pending"):
+    """Tablet: send me my open check-ins (after every welcome)."""
+
+
+class CheckinConfirm(_Message, frozen=True, tag="checkin.confirm"):
+    """Tablet: the client pressed "I have taken it" (or "I did it", or saved a value)."""
+
+    checkin_id: Id
+    outcome: Literal["taken", "measured", "done"]
+    glucose_mmol_l: GlucoseMmolL | None = None
+
+
+class CheckinRecord(_Message, frozen=True, tag="checkin.record"):
+    """Nurse: the outcome of a check-in, from the form beside the video."""
+
+    checkin_id: Id
+    outcome: OutcomeName
+    glucose_mmol_l: GlucoseMmolL | None = None
+    note: Note = ""
+
+
+class EscalationClose(_Message, frozen=True, tag="escalation.close"):
+    """Nurse: close a follow-up task when no outcome can be known; the note says why."""
+
+    escalation_id: Id
+    note: RequiredNote
+
+
+class AttentionResolve(_Message, frozen=True, tag="attention.resolve"):
+    flag_id: Id
+    action: Literal["called", "plan_adjusted", "dismissed"]
+    note: Note = ""
+
+
+# Shared-meal and exercise rooms (docs/protocol.md, "Rooms"). Media of a room uses
+# media.offer / media.answer with call_id = the session id from room.state.
+
+
+class RoomSync(_Message, frozen=True, tag="room.sync"):
+    """After every welcome: tell me about my rooms that are open now."""
+
+
+class RoomOpen(_Message, frozen=True, tag="room.open"):
+    """Host: open the room now (early, or without a schedule); idempotent."""
+
+    room_id: Id
+
+
+class RoomJoin(_Message, frozen=True, tag="room.join"):
+    room_id: Id
+
+
+class RoomLeave(_Message, frozen=True, tag="room.leave"):
+    room_id: Id
+
+
+class RoomMute(_Message, frozen=True, tag="room.mute"):
+    """Host: stop (or resume) forwarding one participant's microphone to everyone."""
+
+    room_id: Id
+    subject_id: Id
+    muted: bool
+
+
+class RoomMuteAll(_Message, frozen=True, tag="room.mute_all"):
+    room_id: Id
+    muted: bool
+
+
+class RoomSpotlight(_Message, frozen=True, tag="room.spotlight"):
+    """Host: show this person large on every tablet; null ends the spotlight."""
+
+    room_id: Id
+    subject_id: Id | None
+
+
+class RoomRemove(_Message, frozen=True, tag="room.remove"):
+    room_id: Id
+    subject_id: Id
+
+
+class RoomLock(_Message, frozen=True, tag="room.lock"):
+    room_id: Id
+    locked: bool
+
+
+class RoomSideCall(_Message, frozen=True, tag="room.side_call"):
+    """Host: talk privately with one home (null: both go back to the table)."""
+
+    room_id: Id
+    subject_id: Id | None
+
+
+class RoomEnd(_Message, frozen=True, tag="room.end"):
+    room_id: Id
+
+
 ClientMessage = (
     Hello
     | Ping
@@ -96,6 +203,22 @@ ClientMessage = (
     | HelpRequestMsg
     | HelpCancel
     | HelpTake
+    | CheckinPending
+    | CheckinConfirm
+    | CheckinRecord
+    | EscalationClose
+    | AttentionResolve
+    | RoomSync
+    | RoomOpen
+    | RoomJoin
+    | RoomLeave
+    | RoomMute
+    | RoomMuteAll
+    | RoomSpotlight
+    | RoomRemove
+    | RoomLock
+    | RoomSideCall
+    | RoomEnd
 )
 
 CLIENT_MESSAGE_TYPES: tuple[type[_Message], ...] = (
@@ -110,6 +233,22 @@ CLIENT_MESSAGE_TYPES: tuple[type[_Message], ...] = (
     HelpRequestMsg,
     HelpCancel,
     HelpTake,
+    CheckinPending,
+    CheckinConfirm,
+    CheckinRecord,
+    EscalationClose,
+    AttentionResolve,
+    RoomSync,
+    RoomOpen,
+    RoomJoin,
+    RoomLeave,
+    RoomMute,
+    RoomMuteAll,
+    RoomSpotlight,
+    RoomRemove,
+    RoomLock,
+    RoomSideCall,
+    RoomEnd,
 )
 
 
@@ -212,6 +351,159 @@ class HelpClosed(_Message, frozen=True, tag="help.closed"):
     taken_by: str | None = None
 
 
+class ReminderEntry(msgspec.Struct, frozen=True):
+    """One open check-in as the tablet shows it; `confirm` is the outcome its button sends."""
+
+    checkin_id: str
+    kind: str
+    label: str
+    detail: str
+    time: str
+    status: str
+    attempts: int
+    confirm: str
+
+
+class CheckinReminders(_Message, frozen=True, tag="checkin.reminders"):
+    """Tablet: all of its open check-ins; `ring` asks it to ring (a follow-up retry)."""
+
+    reminders: list[ReminderEntry] = []
+    ring: bool = False
+
+
+class CheckinRecorded(_Message, frozen=True, tag="checkin.recorded"):
+    checkin_id: str
+    status: str
+    outcome: str
+    duplicate: bool = False
+
+
+class CheckinEntry(msgspec.Struct, frozen=True):
+    """One line of the nurses' day list."""
+
+    checkin_id: str
+    client_id: str
+    client_name: str
+    kind: str
+    label: str
+    detail: str
+    time: str
+    scheduled_at: str
+    status: str
+    attempts: int
+    completed_by: str
+    outcome: str | None = None
+
+
+class CheckinUpdate(_Message, frozen=True, tag="checkin.update"):
+    checkin: CheckinEntry | None = None
+
+
+class EscalationEntry(msgspec.Struct, frozen=True):
+    escalation_id: str
+    checkin_id: str
+    client_id: str
+    client_name: str
+    stage: str
+    message: str
+    created_at: str
+    home_visit_at: str | None = None
+
+
+class EscalationQueue(_Message, frozen=True, tag="escalation.queue"):
+    escalations: list[EscalationEntry] = []
+
+
+class AttentionEntry(msgspec.Struct, frozen=True):
+    flag_id: str
+    client_id: str
+    client_name: str
+    rule_id: str
+    title: str
+    reason: str
+    raised_at: str
+
+
+class AttentionList(_Message, frozen=True, tag="attention.list"):
+    flags: list[AttentionEntry] = []
+
+
+class RoomStarting(_Message, frozen=True, tag="room.starting"):
+    """To member tablets (and the host): the room is open; show the big Join button."""
+
+    room_id: str
+    session_id: str
+    name: str
+    kind: str  # "meal" | "exercise"
+    host_name: str
+    ends_at: str
+    # Present when the client's settings say the tablet joins by itself after a countdown.
+    auto_join_after_s: int | None = None
+
+
+class RoomParticipant(msgspec.Struct, frozen=True):
+    subject_id: str
+    name: str
+    role: str  # "host" | "client"
+    muted: bool
+    away: bool  # in a side call with the host
+    quality: str  # "connecting" | "good" | "fair" | "poor" | "lost"
+
+
+class RoomState(_Message, frozen=True, tag="room.state"):
+    """To everyone seated (after every change): who is at the table and what the host set."""
+
+    room_id: str
+    session_id: str
+    name: str
+    kind: str  # "meal" | "exercise"
+    host_id: str
+    ends_at: str
+    locked: bool
+    participants: list[RoomParticipant]
+    large_id: str | None = None  # shown large on every tablet (spotlight or leader)
+    spotlight_id: str | None = None
+    side_call_id: str | None = None
+
+
+class RoomTrack(msgspec.Struct, frozen=True):
+    mid: str
+    kind: str  # "audio" | "video"
+    publisher_id: str
+    paused: bool = False  # video held back by the server's bandwidth budget
+
+
+class RoomMediaMap(_Message, frozen=True, tag="room.media_map"):
+    """To one participant: whose media arrives on which of its transceivers (by mid)."""
+
+    room_id: str
+    session_id: str
+    tracks: list[RoomTrack] = []
+
+
+class RoomLeft(_Message, frozen=True, tag="room.left"):
+    """To the one who left: reason left, removed, dropped or ended."""
+
+    room_id: str
+    session_id: str
+    reason: str
+
+
+class RoomEnded(_Message, frozen=True, tag="room.ended"):
+    room_id: str
+    session_id: str
+    reason: str
+
+
+class MediaPublishHint(_Message, frozen=True, tag="media.publish_hint"):
+    """What the server asks this publisher to send (group rooms; docs/media.md)."""
+
+    call_id: str
+    max_bitrate: int
+    max_fps: int
+    scale_down: float
+
+
 ServerMessage = (
     Welcome
     | Pong
@@ -228,6 +520,17 @@ ServerMessage = (
     | HelpQueue
     | HelpQueued
     | HelpClosed
+    | CheckinReminders
+    | CheckinRecorded
+    | CheckinUpdate
+    | EscalationQueue
+    | AttentionList
+    | RoomStarting
+    | RoomState
+    | RoomMediaMap
+    | RoomLeft
+    | RoomEnded
+    | MediaPublishHint
 )
 
 

@@ -13,6 +13,7 @@ from yarl import URL
 from care_sessions.auth import AuthService
 from care_sessions.ports import CareStore
 from signaling.calls import CallService
+from signaling.checkins import CheckinService
 from signaling.connection import CloseCode
 from signaling.dispatch import Dispatcher
 from signaling.help_desk import HelpDesk
@@ -20,6 +21,7 @@ from signaling.hub import SignalingHub
 from signaling.protocol import IceServerOut
 from signaling.rate_limit import TokenBucket
 from signaling.request_keys import PRINCIPAL
+from signaling.rooms import RoomService
 from signaling.session import SignalingSession
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 class _WebSocketSink:
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self._ws = ws
+        self.closing: asyncio.Task[bool] | None = None
 
     async def send_text(self, text: str) -> None:
         if self._ws.closed:
@@ -35,7 +38,14 @@ class _WebSocketSink:
         await self._ws.send_str(text)
 
     async def close(self, code: int, reason: str) -> None:
-        await self._ws.close(code=code, message=reason.encode()[:120])
+        # aiohttp's close() waits for the peer's reply (up to 10 s); whoever closes a socket
+        # (a revocation, say) must not wait on a slow tablet, so the handshake runs on its own
+        # and the handler below waits for it before the connection is torn down.
+        if self.closing is None:
+            self.closing = asyncio.ensure_future(
+                self._ws.close(code=code, message=reason.encode()[:120])
+            )
+            await asyncio.sleep(0)
 
 
 class SignalingEndpoint:
@@ -56,13 +66,15 @@ class SignalingEndpoint:
         message_burst: int,
         max_connections_per_address: int,
         ice_servers: Callable[[str], list[IceServerOut]],
+        checkins: CheckinService | None = None,
+        rooms: RoomService | None = None,
     ) -> None:
         self._auth = auth
         self._store = store
         self._hub = hub
         self._calls = calls
         self._help = help_desk
-        self._dispatcher = Dispatcher(calls, help_desk)
+        self._dispatcher = Dispatcher(calls, help_desk, checkins, rooms)
         self._heartbeat_s = heartbeat_s
         self._hello_timeout_s = hello_timeout_s
         self._max_frame_bytes = max_frame_bytes
@@ -99,8 +111,9 @@ class SignalingEndpoint:
         )
         await ws.prepare(request)
         principal = request.get(PRINCIPAL)
+        sink = _WebSocketSink(ws)
         session = SignalingSession(
-            sink=_WebSocketSink(ws),
+            sink=sink,
             http_principal=principal,
             auth=self._auth,
             store=self._store,
@@ -131,6 +144,10 @@ class SignalingEndpoint:
         finally:
             hello_deadline.cancel()
             await session.on_closed()
+            if sink.closing is not None:
+                # Returning tears the TCP connection down; let the close frame and the
+                # peer's reply pass first, or the peer sees 1006 instead of our close code.
+                await asyncio.wait({sink.closing}, timeout=2.0)
         return ws
 
     def _close_if_silent(self, ws: web.WebSocketResponse, session: SignalingSession) -> None:

@@ -8,7 +8,7 @@ import logging
 import random
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
@@ -23,12 +23,17 @@ from signaling.protocol import (
     CallEnd,
     CallEnded,
     CallIncoming,
+    CheckinConfirm,
+    CheckinPending,
+    CheckinRecorded,
+    CheckinReminders,
     HelpQueued,
     HelpRequestMsg,
     MediaAnswer,
     MediaOffer,
     ServerMessage,
 )
+from tablet_client.meal_client import RoomSeat
 
 log = logging.getLogger(__name__)
 NO_RECONNECT_CODES = frozenset({4001, 4003})  # bad or revoked token: reconnecting cannot help
@@ -41,6 +46,13 @@ class CallLog:
     incoming: list[str] = field(default_factory=list)
     ended: dict[str, str] = field(default_factory=dict)
     help_ids: list[str] = field(default_factory=list)
+    # Every checkin.reminders received: (checkin ids, ring); and what the server recorded.
+    reminders: list[tuple[tuple[str, ...], bool]] = field(default_factory=list)
+    recorded: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rings(self) -> int:
+        return sum(1 for _, ring in self.reminders if ring)
 
 
 class HeadlessTablet:
@@ -56,6 +68,9 @@ class HeadlessTablet:
         answer_after_s: float | None = None,
         decline: bool = False,
         http: aiohttp.ClientSession | None = None,
+        reminders: Literal["confirm", "ignore"] = "ignore",
+        glucose_mmol_l: float = 6.0,
+        join_rooms: bool | None = None,
     ) -> None:
         self._server_url = server_url.rstrip("/")
         self._token = token
@@ -66,6 +81,12 @@ class HeadlessTablet:
         # None: follow the client's settings as each ring states them (ring, or countdown).
         self._answer_after_s = answer_after_s
         self._decline = decline
+        # "confirm": press the big button on every reminder, as a diligent client would;
+        # "ignore": let them ring, as a client who is out or asleep would.
+        self._reminder_mode = reminders
+        self._glucose = glucose_mmol_l
+        self._confirming: set[str] = set()
+        self.reminder_changed = asyncio.Event()
         self._http = http
         self.signal: SignalingClient | None = None
         self.peer: ClientPeer | None = None
@@ -79,6 +100,14 @@ class HeadlessTablet:
         self._pending: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._ice: list[IceServerConfig] = []
+        # Meal and exercise rooms (tablet_client/meal_client.py); join_rooms None follows
+        # the client's setting as room.starting states it.
+        self.meal = RoomSeat(
+            signal=lambda: self.signal,
+            ice_servers=lambda: self._ice,
+            video_factory=self._video_factory,
+            auto_join=join_rooms,
+        )
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -107,6 +136,7 @@ class HeadlessTablet:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
         await self._close_call()
+        await self.meal.close()
         if self.signal is not None:
             await self.signal.close()
         for task in list(self._pending):
@@ -123,6 +153,10 @@ class HeadlessTablet:
             for s in welcome.ice_servers
         ]
         self.connected.set()
+        # Reminders that fell due while this tablet was away are waiting on the server.
+        await self.signal.send(CheckinPending())
+        # So may an open room (a latecomer, or back after a network blip).
+        await self.meal.sync()
 
     async def _stay_connected(self) -> None:
         backoff = 1.0
@@ -156,6 +190,22 @@ class HeadlessTablet:
         sdp = await offer_task
         await self.signal.send(MediaOffer(call_id=call_id, sdp=sdp))
 
+    async def _confirm(self, checkin_id: str, outcome: str) -> None:
+        if checkin_id in self._confirming:
+            return
+        self._confirming.add(checkin_id)
+        assert self.signal is not None
+        confirm: CheckinConfirm
+        if outcome == "measured":
+            confirm = CheckinConfirm(
+                checkin_id=checkin_id, outcome="measured", glucose_mmol_l=self._glucose
+            )
+        elif outcome == "done":
+            confirm = CheckinConfirm(checkin_id=checkin_id, outcome="done")
+        else:
+            confirm = CheckinConfirm(checkin_id=checkin_id, outcome="taken")
+        await self.signal.send(confirm)
+
     async def hang_up(self) -> None:
         if self.signal is not None and self.call_id is not None:
             await self.signal.send(CallEnd(call_id=self.call_id))
@@ -163,7 +213,12 @@ class HeadlessTablet:
     # ---- incoming messages ---------------------------------------------------------------
 
     async def _on_message(self, message: ServerMessage) -> None:
+        if await self.meal.handle(message):
+            return
         match message:
+            case CallIncoming() if self.meal.seated:
+                # At the table: a call rings out rather than pulling the camera away.
+                self.log.incoming.append(message.call_id)
             case CallIncoming(call_id=call_id, auto_answer_after_s=auto_after):
                 self.call_id = call_id
                 self.call_over.clear()
@@ -190,6 +245,15 @@ class HeadlessTablet:
                     await self._close_call()
             case HelpQueued(help_id=help_id):
                 self.log.help_ids.append(help_id)
+            case CheckinReminders(reminders=reminders, ring=ring):
+                self.log.reminders.append((tuple(r.checkin_id for r in reminders), ring))
+                self.reminder_changed.set()
+                if self._reminder_mode == "confirm":
+                    for reminder in reminders:
+                        await self._confirm(reminder.checkin_id, reminder.confirm)
+            case CheckinRecorded(checkin_id=checkin_id, status=status):
+                self.log.recorded[checkin_id] = status
+                self.reminder_changed.set()
             case _:
                 pass
 

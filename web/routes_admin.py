@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from care_sessions.access_log import AccessAction, DataKind, Purpose
 from care_sessions.errors import NotFound
 from care_sessions.identity import Client, ClientSettings, Language
 from web import state
@@ -124,7 +125,16 @@ async def client_settings(request: web.Request) -> web.StreamResponse:
     settings = _settings_from(form)
     if form.errors:
         return await _admin_page(request, status=400, settings_errors={client.id: form.errors})
-    await state.services(request).store.update_client_settings(client.id, settings)
+    services = state.services(request)
+    await services.store.update_client_settings(client.id, settings)
+    await services.access_log.record(
+        state.principal(request),
+        client.id,
+        AccessAction.CHANGE,
+        DataKind.PROFILE,
+        Purpose.ADMINISTRATION,
+        "tablet settings",
+    )
     raise web.HTTPSeeOther(f"/admin?notice=settings_saved#client-{client.id}")
 
 
@@ -154,4 +164,12 @@ async def device_revoke(request: web.Request) -> web.StreamResponse:
         raise NotFound("There is no such tablet.")
     # The stored revocation alone would let an open socket live until it reconnects.
     await services.signaling.disconnect_device(device_id)
+    await services.access_log.record(
+        state.principal(request),
+        device.client_id,
+        AccessAction.CHANGE,
+        DataKind.DEVICES,
+        Purpose.ADMINISTRATION,
+        "tablet revoked",
+    )
     raise web.HTTPSeeOther(f"/admin?notice=device_revoked#client-{device.client_id}")

@@ -6,6 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
+from care_sessions.access_log import AccessAction, DataKind, Purpose
+from care_sessions.records import SessionRecord
 from web import state
 from web.presenters import roster_entry, session_json, session_row
 from web.responses import render
@@ -18,8 +20,23 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     return render(request, "dashboard.html", {"page": "dashboard"})
 
 
+async def _logged_sessions(request: web.Request) -> list[SessionRecord]:
+    """Recent records; reading them is an access to every client they name."""
+    services = state.services(request)
+    records = await services.store.recent_sessions(RECENT_SESSIONS)
+    await services.access_log.record(
+        state.principal(request),
+        [r.client_id for r in records],
+        AccessAction.READ,
+        DataKind.SESSIONS,
+        Purpose.CARE,
+        request.path,
+    )
+    return records
+
+
 async def sessions_page(request: web.Request) -> web.StreamResponse:
-    records = await state.services(request).store.recent_sessions(RECENT_SESSIONS)
+    records = await _logged_sessions(request)
     rows = [session_row(record) for record in records]
     return render(request, "sessions.html", {"page": "sessions", "rows": rows})
 
@@ -36,5 +53,5 @@ async def api_clients(request: web.Request) -> web.StreamResponse:
 
 
 async def api_sessions(request: web.Request) -> web.StreamResponse:
-    records = await state.services(request).store.recent_sessions(RECENT_SESSIONS)
+    records = await _logged_sessions(request)
     return web.json_response([session_json(record) for record in records])

@@ -10,7 +10,16 @@ from aiohttp import web
 
 import tablet_client
 from hoiva.services import Services
-from web import routes_admin, routes_auth, routes_care, routes_tablet, state
+from web import (
+    routes_admin,
+    routes_auth,
+    routes_care,
+    routes_checkins,
+    routes_privacy,
+    routes_reports,
+    routes_tablet,
+    state,
+)
 from web.authentication import authentication_middleware
 from web.authorization import permission_middleware
 from web.csrf import csrf_middleware
@@ -84,6 +93,9 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/tablet", routes_tablet.tablet_page, name="tablet")
     router.add_post("/api/tablet/pair", routes_tablet.tablet_pair, name="api.tablet_pair")
     router.add_get("/api/tablet/me", routes_tablet.tablet_me, name="api.tablet_me")
+    routes_privacy.add_routes(router, _ID)
+    routes_checkins.add_routes(router, _ID)
+    routes_reports.add_routes(router)
 
     # The kiosk's own assets stay in tablet_client/; the longer prefix wins in aiohttp's
     # router, so /static/tablet/* never reaches web/static.

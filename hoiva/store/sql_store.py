@@ -240,6 +240,9 @@ class SqlStore:
     async def recent_sessions(self, limit: int = 50) -> list[SessionRecord]:
         return await self._sessions(sa.true(), limit=limit)
 
+    async def sessions_for_client(self, client_id: str, limit: int = 10_000) -> list[SessionRecord]:
+        return await self._sessions(t.care_session.c.client_id == client_id, limit=limit)
+
     async def _sessions(self, where: Any, limit: int) -> list[SessionRecord]:
         query = (
             t.care_session.select()
@@ -308,6 +311,24 @@ class SqlStore:
                 .where(t.help_request.c.id == request_id, t.help_request.c.taken_by.is_(None))
                 .values(cancelled_at=at)
             )
+
+    async def help_requests_for_client(self, client_id: str) -> list[HelpRequest]:
+        query = (
+            t.help_request.select()
+            .where(t.help_request.c.client_id == client_id)
+            .order_by(t.help_request.c.created_at)
+        )
+        async with self._engine.connect() as conn:
+            return [_help(row) for row in await conn.execute(query)]
+
+    async def erase_optional_client_data(self, client_id: str) -> dict[str, int]:
+        """Delete what the law does not require us to keep; the caller revokes tablets first."""
+        async with self._engine.begin() as conn:
+            codes = await conn.execute(
+                t.pairing_code.delete().where(t.pairing_code.c.client_id == client_id)
+            )
+            devices = await conn.execute(t.device.delete().where(t.device.c.client_id == client_id))
+        return {"pairing_codes": int(codes.rowcount or 0), "devices": int(devices.rowcount or 0)}
 
     async def open_help_requests(self) -> list[HelpRequest]:
         query = (

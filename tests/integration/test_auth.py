@@ -125,7 +125,7 @@ async def test_revoked_token_is_disconnected_and_refused(server: RunningServer) 
         await server.services.store.revoke_device(devices[0].id, server.services.clock.now())
         await server.services.signaling.disconnect_device(devices[0].id)
         assert await sock.next() is None
-        assert sock.ws.close_code == 4003
+        assert sock.close_code == 4003
         again = await RawSocket.open(server.ws_url)
         await again.send({"type": "hello", "token": token})
         assert (await again.expect("error"))["code"] == "not_authenticated"

@@ -79,7 +79,7 @@ async def test_oversize_frame_closes_with_1009_and_others_keep_going(
         huge = json.dumps({"type": "ping", "ref": "x" * (1024 * 1024)})
         await attacker.ws.send_str(huge)
         assert await attacker.next() is None
-        assert attacker.ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+        assert attacker.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
         await bystander.send({"type": "ping", "ref": "still-here"})
         assert (await bystander.expect("pong"))["ref"] == "still-here"
     finally:
@@ -100,7 +100,7 @@ async def test_silent_socket_is_closed_after_the_hello_timeout(server: RunningSe
     sock = await RawSocket.open(server.ws_url)
     try:
         assert await sock.next(timeout=10) is None
-        assert sock.ws.close_code == 4008
+        assert sock.close_code == 4008
     finally:
         await sock.close()
 
@@ -111,6 +111,6 @@ async def test_bad_token_closes_with_4001(server: RunningServer) -> None:
         await sock.send({"type": "hello", "token": "forged-token"})
         assert (await sock.expect("error"))["code"] == "not_authenticated"
         assert await sock.next() is None
-        assert sock.ws.close_code == 4001
+        assert sock.close_code == 4001
     finally:
         await sock.close()

@@ -15,6 +15,11 @@ class RawSocket:
         self.http = http
         self.ws = ws
         self.seen: list[dict[str, Any]] = []
+        self.server_close_code: int | None = None
+
+    @property
+    def close_code(self) -> int | None:
+        return self.server_close_code or self.ws.close_code
 
     @classmethod
     async def open(
@@ -34,6 +39,10 @@ class RawSocket:
     async def next(self, timeout: float = 5.0) -> dict[str, Any] | None:
         """The next message, or None when the socket closed."""
         msg = await self.ws.receive(timeout=timeout)
+        if msg.type is aiohttp.WSMsgType.CLOSE:
+            # The code the server sent; ws.close_code may read 1006 if the server tore the
+            # connection down before our reply went out.
+            self.server_close_code = int(msg.data)
         if msg.type is not aiohttp.WSMsgType.TEXT:
             return None
         data: dict[str, Any] = json.loads(msg.data)
@@ -45,7 +54,7 @@ class RawSocket:
         while True:
             message = await self.next(timeout)
             if message is None:
-                raise AssertionError(f"socket closed ({self.ws.close_code}) before {message_type}")
+                raise AssertionError(f"socket closed ({self.close_code}) before {message_type}")
             if message["type"] == message_type:
                 return message
 

@@ -1,0 +1,1 @@
+"""A private, loopback-only Janus (VideoRoom) for bench/sfu.py: config templates, shim, runner."""

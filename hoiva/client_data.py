@@ -1,0 +1,108 @@
+"""The client's data rights: a machine-readable export of everything, and erasure of the
+optional part. Each store contributes its section; every use goes into the access log."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from care_sessions.access_log import AccessAction, AccessQuery, DataKind, Purpose
+from care_sessions.data_rights import erasable_kinds, retained_kinds
+from care_sessions.errors import NotFound
+from care_sessions.identity import Principal
+from hoiva.services import Services
+
+EXPORT_FORMAT = "hoiva-client-export/1"
+ExportSection = Callable[[Services, str], Awaitable[Any]]
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, enums and datetimes as JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+async def _devices(services: Services, client_id: str) -> Any:
+    return [
+        {"id": d.id, "label": d.label, "created_at": d.created_at, "revoked_at": d.revoked_at}
+        for d in await services.store.devices_for_client(client_id)
+    ]
+
+
+async def _sessions(services: Services, client_id: str) -> Any:
+    return await services.store.sessions_for_client(client_id)
+
+
+async def _help(services: Services, client_id: str) -> Any:
+    return await services.store.help_requests_for_client(client_id)
+
+
+async def _consents(services: Services, client_id: str) -> Any:
+    return await services.consents.history(client_id)
+
+
+async def _access_log(services: Services, client_id: str) -> Any:
+    return await services.access_log.search(AccessQuery(client_id=client_id, limit=5000))
+
+
+# Later features register their sections here (check-ins, rooms, recordings).
+EXPORT_SECTIONS: dict[str, ExportSection] = {
+    "devices": _devices,
+    "sessions": _sessions,
+    "help_requests": _help,
+    "consents": _consents,
+    "access_log": _access_log,
+}
+
+
+async def export_client(
+    services: Services, client_id: str, actor: Principal, purpose: Purpose
+) -> dict[str, Any]:
+    """Everything Hoiva holds about one client, as one JSON-ready document."""
+    client = await services.store.client(client_id)
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    # Logged first, so that the export contains its own entry.
+    await services.access_log.record(
+        actor, client_id, AccessAction.EXPORT, DataKind.PROFILE, purpose, "full export"
+    )
+    document: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "exported_at": services.clock.now().isoformat(),
+        "client": plain(client),
+    }
+    for name, section in EXPORT_SECTIONS.items():
+        document[name] = plain(await section(services, client_id))
+    return document
+
+
+async def erase_optional(services: Services, client_id: str, actor: Principal) -> dict[str, Any]:
+    """Erase optional data, keep the care records; returns what was erased and kept."""
+    if await services.store.client(client_id) is None:
+        raise NotFound(f"no client {client_id}")
+    for device in await services.store.devices_for_client(client_id):
+        if not device.revoked:
+            await services.store.revoke_device(device.id, services.clock.now())
+            await services.signaling.disconnect_device(device.id)
+    erased = await services.store.erase_optional_client_data(client_id)
+    await services.access_log.record(
+        actor,
+        client_id,
+        AccessAction.ERASE,
+        DataKind.DEVICES,
+        Purpose.CLIENT_REQUEST,
+        "optional data: " + ", ".join(erasable_kinds()),
+    )
+    return {"erased": erased, "retained": retained_kinds()}

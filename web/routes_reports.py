@@ -1,0 +1,161 @@
+"""Reports: the page with its charts, a printable view, CSV/JSON downloads and the JSON feed.
+
+The figures are SQL aggregates (hoiva/store/report_queries.py); this module only reads the
+question from the query string and lays the answer out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from care_sessions.errors import InvalidInput
+from care_sessions.reports import (
+    CLIENT_COLUMNS,
+    TOTAL_COLUMNS,
+    WEEK_COLUMNS,
+    Report,
+    ReportRequest,
+    build_report,
+    csv_table,
+    report_as_dict,
+)
+from care_sessions.schedule import local_day
+from web import state
+from web.responses import render
+from web.routes_checkins import checkin_service
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+TEAM_MAX = 60
+EXPORT_FORMATS = ("csv", "json")
+CSV_BY = ("client", "week", "total")
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/reports", reports_page, name="reports")
+    router.add_get("/reports/print", reports_print, name="reports.print")
+    router.add_get("/reports/export", reports_export, name="reports.export")
+    router.add_get("/api/reports", api_reports, name="api.reports")
+
+
+def report_request(request: web.Request) -> ReportRequest:
+    """The report asked for in the query string; the current month by default."""
+    query = request.query
+    today = local_day(state.services(request).clock.now())
+    first = today.replace(day=1)
+    start = _date(query.get("start", ""), "start", first)
+    end = _date(query.get("end", ""), "end", _month_end(start if "start" in query else first))
+    team = query.get("team", "").strip()
+    if len(team) > TEAM_MAX:
+        raise InvalidInput(f"a team name is at most {TEAM_MAX} characters")
+    client_id = query.get("client", "").strip()
+    if client_id and not _CLIENT_ID.match(client_id):
+        raise InvalidInput("that is not a client id")
+    care = state.services(request).config.care
+    return ReportRequest(
+        start=start,
+        end=end,
+        team=team or None,
+        client_id=client_id or None,
+        km_per_visit=care.km_per_visit,
+        emission_g_per_km=care.emission_g_per_km,
+    )
+
+
+def _date(text: str, name: str, default: date) -> date:
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date such as 2026-11-01") from None
+
+
+def _month_end(day: date) -> date:
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+async def _report(request: web.Request) -> Report:
+    return await build_report(checkin_service(request).store, report_request(request))
+
+
+async def _context(request: web.Request, report: Report) -> dict[str, Any]:
+    clients = await state.services(request).store.list_clients()
+    teams = await checkin_service(request).store.teams()
+    totals = report.totals
+    groups: dict[str, list[dict[str, str]]] = {}
+    for column in TOTAL_COLUMNS:
+        groups.setdefault(column.group, []).append(
+            {
+                "key": column.key,
+                "title": column.title,
+                "text": column.text(column.value(totals)),
+                "unit": column.unit if column.value(totals) is not None else "",
+            }
+        )
+    request_ = report.request
+    return {
+        "page": "reports",
+        "report": report,
+        "groups": groups,
+        "client_columns": CLIENT_COLUMNS[1:],
+        "client_rows": [
+            [column.text(column.value(row)) for column in CLIENT_COLUMNS[1:]]
+            for row in report.clients
+        ],
+        "week_columns": WEEK_COLUMNS,
+        "week_rows": [
+            [column.text(column.value(row)) for column in WEEK_COLUMNS] for row in report.weeks
+        ],
+        "clients": sorted(clients, key=lambda c: (c.first_name, c.last_name)),
+        "teams": teams,
+        "query": request.query_string,
+        "start": request_.start.isoformat(),
+        "end": request_.end.isoformat(),
+        "team": request_.team or "",
+        "client_id": request_.client_id or "",
+        "km_per_visit": request_.km_per_visit,
+        "emission_g_per_km": request_.emission_g_per_km,
+    }
+
+
+async def reports_page(request: web.Request) -> web.StreamResponse:
+    report = await _report(request)
+    return render(request, "reports.html", await _context(request, report))
+
+
+async def reports_print(request: web.Request) -> web.StreamResponse:
+    report = await _report(request)
+    return render(request, "reports_print.html", await _context(request, report))
+
+
+async def api_reports(request: web.Request) -> web.StreamResponse:
+    return web.json_response(report_as_dict(await _report(request)))
+
+
+async def reports_export(request: web.Request) -> web.StreamResponse:
+    export = request.query.get("format", "csv")
+    if export not in EXPORT_FORMATS:
+        raise InvalidInput("format is csv or json")
+    by = request.query.get("by", "client")
+    if by not in CSV_BY:
+        raise InvalidInput("by is client, week or total")
+    report = await _report(request)
+    name = f"hoiva-report-{report.request.start}-{report.request.end}"
+    if export == "json":
+        response = web.json_response(report_as_dict(report))
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}.json"'
+        return response
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(csv_table(report, by))
+    return web.Response(
+        text=buffer.getvalue(),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{by}.csv"'},
+    )
