@@ -82,6 +82,7 @@ from bench.janus.runner import (
     JanusInstall,
     JanusProcess,
     VideoRoomClient,
+    VideoRoomError,
     find_janus,
     start_janus,
 )
@@ -282,6 +283,13 @@ class BenchPeerConnection(RTCPeerConnection):
 
     async def accept(self, answer_sdp: str) -> None:
         await self.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
+
+    async def wait_connected(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.connectionState != "connected":
+            if time.monotonic() > deadline or self.connectionState in ("failed", "closed"):
+                raise TimeoutError(f"peer connection {self.connectionState} after {timeout} s")
+            await asyncio.sleep(0.02)
 
 
 def vp8_preferences() -> list[Any]:
@@ -720,6 +728,10 @@ class JanusDriver:
     """Janus VideoRoom over its HTTP API: publisher handle + one multistream subscriber handle."""
 
     ROOM = 4242
+    # Janus refuses a subscription to a publisher whose connection is not up yet (428, "No
+    # such feed"), a moment after our side reports it connected.
+    NO_SUCH_FEED = 428
+    SUBSCRIBE_ATTEMPTS = 50
 
     def __init__(self, janus: JanusProcess, api: VideoRoomClient) -> None:
         self.janus = janus
@@ -780,19 +792,25 @@ class JanusDriver:
         if jsep is None:
             raise JanusError(f"no answer to {participant.pid}'s publish offer")
         await pc.accept(jsep["sdp"])
+        await pc.wait_connected(REQUEST_TIMEOUT)
         return int(joined["id"])
 
     async def _subscribe(self, participant: Participant, feeds: list[int]) -> None:
         handle = await self.api.attach()
-        _, jsep = await self.api.message(
-            handle,
-            {
-                "request": "join",
-                "ptype": "subscriber",
-                "room": self.ROOM,
-                "streams": [{"feed": feed} for feed in feeds],
-            },
-        )
+        join = {
+            "request": "join",
+            "ptype": "subscriber",
+            "room": self.ROOM,
+            "streams": [{"feed": feed} for feed in feeds],
+        }
+        for attempt in range(self.SUBSCRIBE_ATTEMPTS):
+            try:
+                _, jsep = await self.api.message(handle, join)
+                break
+            except VideoRoomError as exc:
+                if exc.code != self.NO_SUCH_FEED or attempt == self.SUBSCRIBE_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.1)
         if jsep is None:
             raise JanusError(f"no subscription offer for {participant.pid}")
         pc = participant.new_pc()
@@ -871,7 +889,10 @@ async def measure_room(
             await asyncio.wait_for(driver.connect_all(participants), plan.setup_timeout)
         except Exception as exc:
             result["setup_error"] = f"{type(exc).__name__}: {exc}"
-        waited = await _wait_flowing(participants, plan.setup_timeout)
+        # After a failed setup, whatever did connect gets a few seconds, not the full timeout.
+        waited = await _wait_flowing(
+            participants, 5.0 if "setup_error" in result else plan.setup_timeout
+        )
         result["setup_s"] = round(time.monotonic() - began, 1)
         result["flowing_after_s"] = round(waited, 1)
         await asyncio.sleep(plan.warmup)

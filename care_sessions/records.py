@@ -47,6 +47,8 @@ class SessionRecord:
     end_at: datetime | None = None
     ended_by: str | None = None
     end_reason: EndReason | None = None
+    # Times the call's media server was lost and the call carried on from another one.
+    interruptions: int = 0
 
     @property
     def duration_s(self) -> float | None:

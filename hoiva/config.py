@@ -41,6 +41,14 @@ class DatabaseConfig(_Section, frozen=True):
 class BusConfig(_Section, frozen=True):
     redis_url: str | None = None
     instance_id: str = ""
+    # Each instance refreshes its heartbeat key this often; a key older than instance_ttl_s
+    # means the instance died: its sockets leave the roster and a survivor adopts its calls.
+    heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    instance_ttl_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 4.0
+    # Every Redis call gives up after this long; the instance then runs degraded until it heals.
+    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=30)] = 0.5
+    # SIGTERM: how long calls may go on here before they are handed to another instance.
+    drain_timeout_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
 
 
 class IceServer(_Section, frozen=True):
@@ -76,6 +84,8 @@ class SignalingConfig(_Section, frozen=True):
     messages_per_s: Annotated[float, msgspec.Meta(gt=0, le=10_000)] = 20.0
     message_burst: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 50
     max_connections_per_address: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 50
+    # An address whose socket was closed for flooding is refused new sockets this long.
+    flood_penalty_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 10.0
 
 
 class CareConfig(_Section, frozen=True):

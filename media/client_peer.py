@@ -43,6 +43,7 @@ class ReceiveStats:
 
     video_frames: dict[str, int] = field(default_factory=dict)
     audio_frames: int = 0
+    audio_by_mid: dict[str, int] = field(default_factory=dict)
     first_video_frame_at: float | None = None
     marks: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
 
@@ -158,7 +159,7 @@ class ClientPeer:
         consume = (
             self._consume_video(mid, track)
             if track.kind == "video"
-            else (self._consume_audio(track))
+            else (self._consume_audio(mid, track))
         )
         task = asyncio.ensure_future(consume)
         self._consumers.add(task)
@@ -180,8 +181,11 @@ class ClientPeer:
                         marks.append(mark)
                 self._progress.set()
 
-    async def _consume_audio(self, track: MediaStreamTrack) -> None:
+    async def _consume_audio(self, mid: str, track: MediaStreamTrack) -> None:
+        stats = self.stats
+        stats.audio_by_mid.setdefault(mid, 0)
         with contextlib.suppress(MediaStreamError):
             while True:
                 await track.recv()
-                self.stats.audio_frames += 1
+                stats.audio_frames += 1
+                stats.audio_by_mid[mid] += 1

@@ -136,7 +136,8 @@ class RedisBus:
         self._reader = asyncio.create_task(self._read_forever())
         try:
             await asyncio.wait_for(self._subscribed.wait(), self._settings.timeout_s * 4)
-            await self._beat()
+            # A previous life under the same id may have left sockets behind (kill -9).
+            await self._call(self._leave, probe=True)
             await self._resync()
         except (TimeoutError, BusUnavailable):
             log.warning("Redis unreachable at start; instance %s runs degraded", self._id)
@@ -187,7 +188,13 @@ class RedisBus:
             await self._call(
                 lambda: self._scripts["up"](
                     keys=[self._k_loc, self._subjects_key(self._id), self._k_seq],
-                    args=[subject_id, self._id, "1" if exclusive else "0", time.time(), self._ch_events],
+                    args=[
+                        subject_id,
+                        self._id,
+                        "1" if exclusive else "0",
+                        time.time(),
+                        self._ch_events,
+                    ],
                 )
             )
         )
@@ -318,7 +325,7 @@ class RedisBus:
 
     async def live_instances(self) -> list[str]:
         async def query() -> list[str]:
-            members = sorted(await self._redis.smembers(self._k_instances))
+            members = sorted(cast(set[str], await self._redis.smembers(self._k_instances)))
             if not members:
                 return []
             alive = await self._redis.mget([self._alive_key(m) for m in members])
@@ -342,16 +349,32 @@ class RedisBus:
 
     # ---- Redis calls ---------------------------------------------------------------------
 
-    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        """One Redis round trip under the bus timeout; failures become BusUnavailable."""
-        if not self._healthy:
+    async def _call(
+        self,
+        operation: Callable[[], Awaitable[T]],
+        *,
+        probe: bool = False,
+        timeout: float | None = None,
+    ) -> T:
+        """One Redis round trip under the bus timeout; failures become BusUnavailable.
+
+        While unhealthy only probes (the heartbeat) reach Redis: everything else fails at once
+        instead of waiting out a timeout per message.
+        """
+        if not self._healthy and not probe:
             raise BusUnavailable("the cluster's coordination service (Redis) is unreachable")
         try:
-            async with asyncio.timeout(self._settings.timeout_s):
-                return await operation()
+            async with asyncio.timeout(timeout or self._settings.timeout_s):
+                result = await operation()
         except (RedisError, OSError, TimeoutError) as exc:
             self._mark_unhealthy(exc)
-            raise BusUnavailable("the cluster's coordination service (Redis) is unreachable") from exc
+            raise BusUnavailable(
+                "the cluster's coordination service (Redis) is unreachable"
+            ) from exc
+        if not self._healthy:
+            log.info("Redis reachable again from instance %s", self._id)
+            self._healthy = True
+        return result
 
     def _mark_unhealthy(self, exc: BaseException) -> None:
         if self._healthy:
@@ -390,20 +413,6 @@ class RedisBus:
     def _resume_key(self, token: str) -> str:
         return self._key("resume", token)
 
-    # The heartbeat, the reaper and resynchronisation live in bus_redis_life.py; the reader of
-    # the subscription too. They are bound here so that the class stays one object.
-    from signaling.bus_redis_life import (  # noqa: E402
-        _beat,
-        _dispatch,
-        _heartbeat_forever,
-        _read_forever,
-        _reap,
-        _reap_dead,
-        _reload_mirrors,
-        _resync,
-        _spawn,
-    )
-
     def _apply_location(self, event: Location) -> None:
         if event.instance_id == self._id:
             return
@@ -420,12 +429,267 @@ class RedisBus:
                     del self._mirror[event.subject_id]
 
     def _apply_flag(self, event: CallFlag) -> None:
-        if event.flag is None:
-            current = self._flags.get(event.client_id)
-            # Only the instance that set a flag (or a newer owner) clears it.
-            if current is not None and current.instance_id == event.instance_id:
-                del self._flags[event.client_id]
-        elif event.instance_id != self._id:
-            self._flags[event.client_id] = event
-        else:
+        current = self._flags.get(event.client_id)
+        if event.instance_id == self._id:
+            # This instance owns the client's call now; its own sets are the truth.
             self._flags.pop(event.client_id, None)
+        elif event.flag is not None:
+            self._flags[event.client_id] = event
+        elif current is not None and current.instance_id == event.instance_id:
+            del self._flags[event.client_id]
+
+    # ---- the subscription: events, deliveries, requests and replies -----------------------
+
+    async def _read_forever(self) -> None:
+        """One subscriber connection for every channel, so events keep their publish order."""
+        while not self._closing:
+            pubsub = self._redis.pubsub()
+            try:
+                async with asyncio.timeout(self._settings.timeout_s):
+                    await pubsub.subscribe(self._ch_events, self._ch_me)
+                self._subscribed.set()
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if message is not None and message.get("type") == "message":
+                        await self._dispatch(message["data"])
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._subscribed.clear()
+                self._mark_unhealthy(exc)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(self._settings.heartbeat_s / 2)
+
+    async def _dispatch(self, raw: str) -> None:
+        listener = self._listener
+        assert listener is not None
+        try:
+            message = _decode.decode(raw)
+            kind = message.get("k")
+            if kind == "dl":
+                await listener.on_deliver(message["s"], message["m"])
+            elif kind == "loc":
+                location = Location(
+                    subject_id=message["s"],
+                    instance_id=message["i"],
+                    up=bool(message["u"]),
+                    exclusive=bool(message["x"]),
+                    seq=int(message["q"]),
+                    at=float(message["t"]),
+                )
+                if location.instance_id != self._id:
+                    self._apply_location(location)
+                    await listener.on_location(location)
+            elif kind == "flag":
+                flag = CallFlag(
+                    client_id=message["c"],
+                    flag=cast(CallFlagName, message["f"]) if message["f"] else None,
+                    instance_id=message["i"],
+                    at=float(message["t"]),
+                )
+                self._apply_flag(flag)
+                if flag.instance_id != self._id:
+                    await listener.on_call_flag(flag)
+            elif kind == "staff":
+                if message["i"] != self._id:
+                    await listener.on_staff(message["m"], frozenset(message["r"]))
+            elif kind == "rq":
+                self._spawn(self._serve(message))
+            elif kind == "rp":
+                future = self._pending.get(message["id"])
+                if future is not None and not future.done():
+                    future.set_result(message["b"])
+        except Exception:
+            # One bad or unlucky message must not stop this instance hearing the cluster.
+            log.exception("failed to handle a bus message")
+
+    async def _serve(self, message: dict[str, Any]) -> None:
+        assert self._listener is not None
+        try:
+            reply = await self._listener.on_request(message["o"], message["b"])
+        except Exception:
+            log.exception("failed to serve %s for %s", message.get("o"), message.get("f"))
+            reply = {"ok": False, "code": "internal", "message": "internal error"}
+        payload = _json.encode({"k": "rp", "id": message["id"], "b": reply})
+        with contextlib.suppress(BusUnavailable):
+            await self._call(lambda: self._redis.publish(self._inbox(message["f"]), payload))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- heartbeat, reaper, resynchronisation ---------------------------------------------
+
+    async def _heartbeat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.heartbeat_s)
+            try:
+                await self._beat()
+                if self._needs_resync and self._subscribed.is_set():
+                    await self._resync()
+                await self._find_dead()
+            except BusUnavailable:
+                pass
+            except Exception:
+                log.exception("bus heartbeat failed")
+
+    async def _beat(self) -> None:
+        """Say this instance is alive and renew its rooms; also the probe that heals the bus."""
+
+        async def beat() -> list[Any]:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(self._alive_key(self._id), "1", px=self._ttl_ms)
+                pipe.sadd(self._k_instances, self._id)
+                rooms = sorted(self._rooms)
+                if rooms:
+                    await self._scripts["renew"](
+                        keys=[self._room_key(r) for r in rooms],
+                        args=[self._id, self._ttl_ms],
+                        client=pipe,
+                    )
+                results = await pipe.execute()
+            lost = [rooms[int(i) - 1] for i in results[2]] if rooms else []
+            return lost
+
+        lost = await self._call(beat, probe=True)
+        if lost and self._listener is not None:
+            self._rooms.difference_update(lost)
+            await self._listener.on_rooms_lost(set(lost))
+
+    async def _find_dead(self) -> None:
+        async def query() -> list[str]:
+            members = sorted(cast(set[str], await self._redis.smembers(self._k_instances)))
+            others = [m for m in members if m != self._id]
+            if not others:
+                return []
+            alive = await self._redis.mget([self._alive_key(m) for m in others])
+            return [m for m, a in zip(others, alive, strict=True) if not a]
+
+        for dead in await self._call(query):
+            # One survivor reaps; the lock outlives a reaper that dies half way only briefly.
+            if await self._call(self._reap_lock(dead)):
+                self._spawn(self._reap(dead))
+
+    def _reap_lock(self, dead: str) -> Callable[[], Awaitable[Any]]:
+        return lambda: self._redis.set(self._key("reap", dead), self._id, nx=True, px=60_000)
+
+    async def _reap(self, dead: str) -> None:
+        log.warning("instance %s stopped beating; reaping its sockets and rooms", dead)
+        now = time.time()
+        try:
+            await self._call(
+                lambda: self._scripts["reap_loc"](
+                    keys=[self._k_loc, self._subjects_key(dead)],
+                    args=[dead, now, self._ch_events],
+                )
+            )
+            # Our own mirror must not wait for the events to come round the subscription:
+            # the takeover below asks who is still connected.
+            for instances in self._mirror.values():
+                instances.pop(dead, None)
+            self._mirror = {s: i for s, i in self._mirror.items() if i}
+            assert self._listener is not None
+            await self._listener.on_instance_lost(dead)
+            await self._call(
+                lambda: self._scripts["reap_flags"](
+                    keys=[self._k_flags], args=[dead, time.time(), self._ch_events]
+                )
+            )
+
+            async def forget() -> None:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.srem(self._k_instances, dead)
+                    pipe.srem(self._k_draining, dead)
+                    pipe.delete(self._calls_key(dead))
+                    await pipe.execute()
+
+            await self._call(forget)
+        except BusUnavailable:
+            log.warning("lost Redis while reaping %s; another survivor will retry", dead)
+
+    async def _resync(self) -> None:
+        """After an outage (or at start): announce all we hold, then reload the mirrors."""
+        self._needs_resync = False
+        slow = self._settings.timeout_s * 20
+
+        async def announce() -> list[str]:
+            now = time.time()
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(self._alive_key(self._id), "1", px=self._ttl_ms)
+                pipe.sadd(self._k_instances, self._id)
+                if self._draining:
+                    pipe.sadd(self._k_draining, self._id)
+                for subject in list(self._local):
+                    # Never exclusive here: announcing again must not evict a newer socket
+                    # that the same tablet opened elsewhere while Redis was away.
+                    await self._scripts["up"](
+                        keys=[self._k_loc, self._subjects_key(self._id), self._k_seq],
+                        args=[subject, self._id, "0", now, self._ch_events],
+                        client=pipe,
+                    )
+                for client, flag in list(self._local_flags.items()):
+                    await self._scripts["flag"](
+                        keys=[self._k_flags],
+                        args=[client, flag, self._id, now, self._ch_events],
+                        client=pipe,
+                    )
+                for call_id, snapshot in list(self._snapshots.items()):
+                    pipe.set(self._call_key(call_id), snapshot, ex=CALL_SNAPSHOT_TTL_S)
+                for subject, call_id in list(self._engaged.items()):
+                    pipe.set(self._engaged_key(subject), call_id)
+                rooms = sorted(self._rooms)
+                for room in rooms:
+                    await self._scripts["claim"](
+                        keys=[
+                            self._room_key(room),
+                            self._calls_key(self._id),
+                            self._calls_key(self._id),
+                        ],
+                        args=[self._id, self._ttl_ms, "", room],
+                        client=pipe,
+                    )
+                results = await pipe.execute()
+            claims = results[len(results) - len(rooms) :] if rooms else []
+            return [room for room, ok in zip(rooms, claims, strict=True) if not ok]
+
+        try:
+            lost = await self._call(announce, probe=True, timeout=slow)
+            changed = await self._call(self._reload_mirrors, timeout=slow)
+        except BusUnavailable:
+            self._needs_resync = True
+            raise
+        log.info("instance %s (re)joined the cluster", self._id)
+        assert self._listener is not None
+        if lost:
+            self._rooms.difference_update(lost)
+            await self._listener.on_rooms_lost(set(lost))
+        await self._listener.on_resynced(changed)
+
+    async def _reload_mirrors(self) -> set[str]:
+        locations = cast(dict[str, str], await self._redis.hgetall(self._k_loc))
+        flags = cast(dict[str, str], await self._redis.hgetall(self._k_flags))
+        mirror: dict[str, dict[str, int]] = {}
+        for subject, value in locations.items():
+            instances = {i: int(q) for i, q in _LOC_ENTRY.findall(value) if i != self._id}
+            if instances:
+                mirror[subject] = instances
+        remote_flags: dict[str, CallFlag] = {}
+        for client, value in flags.items():
+            flag, _, rest = value.partition("|")
+            owner, _, at = rest.partition("|")
+            if owner != self._id and flag in ("ringing", "in_call"):
+                remote_flags[client] = CallFlag(client, cast(CallFlagName, flag), owner, float(at))
+        changed = {
+            s
+            for s in mirror.keys() | self._mirror.keys()
+            if set(mirror.get(s, ())) != set(self._mirror.get(s, ()))
+        }
+        changed |= {
+            c
+            for c in remote_flags.keys() | self._flags.keys()
+            if getattr(remote_flags.get(c), "flag", None)
+            != getattr(self._flags.get(c), "flag", None)
+        }
+        self._mirror, self._flags = mirror, remote_flags
+        return changed

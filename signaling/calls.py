@@ -1,4 +1,11 @@
-"""Care calls end to end: ringing, answering, media negotiation, ending, and their records."""
+"""Care calls end to end: ringing, answering, media negotiation, ending, and their records.
+
+A call lives on the instance that owns its media room (the one where `call.start` arrived).
+A participant whose socket is on another instance reaches it through the bus: that instance
+forwards the participant's call messages here, and everything this instance sends to the
+participant is routed back by the hub. If the owner dies, a survivor adopts the call from
+its snapshot (signaling/call_moves.py) and both ends offer their media again.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +17,21 @@ from typing import Any
 
 from care_sessions.calls import Call, CallState, reason_for_hangup
 from care_sessions.clock import Clock
-from care_sessions.errors import Forbidden, InvalidState, NotFound
+from care_sessions.errors import CareSessionError, Forbidden, InvalidState, NotFound
 from care_sessions.identity import Principal, Role
 from care_sessions.ports import CareStore
 from care_sessions.records import EndReason, SessionKind
 from hoiva.config import CallsConfig
 from media.errors import MediaError
 from media.server import MediaRoom, MediaServer
+from signaling.bus import Body, BusUnavailable
+from signaling.call_snapshot import (
+    call_to_bytes,
+    error_from_body,
+    error_to_body,
+    principal_from_body,
+    principal_to_body,
+)
 from signaling.hub import SignalingHub
 from signaling.protocol import (
     CallAccepted,
@@ -26,9 +41,11 @@ from signaling.protocol import (
     CallRinging,
     MediaAnswer,
     MediaOffer,
+    MediaRestart,
 )
 
 log = logging.getLogger(__name__)
+FORWARD_TIMEOUT_S = 5.0  # a forwarded media.offer includes the owner's ICE gathering
 
 
 class _CallMediaSignal:
@@ -60,12 +77,16 @@ class CallService:
         self._store = store
         self._clock = clock
         self.hub = hub
+        self._bus = hub.bus
         self._media = media
         self._settings = settings
         self._calls: dict[str, Call] = {}
         self._by_subject: dict[str, str] = {}  # subject id -> live call id
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Participants of adopted calls whose media has not reached this instance yet.
+        self._restart_pending: dict[str, set[str]] = {}
+        self.draining = False
 
     # ---- queries -------------------------------------------------------------------------
 
@@ -79,6 +100,9 @@ class CallService:
     @property
     def active_calls(self) -> int:
         return len(self._calls)
+
+    def live_calls(self) -> list[Call]:
+        return list(self._calls.values())
 
     # ---- commands ------------------------------------------------------------------------
 
@@ -95,6 +119,14 @@ class CallService:
             raise Forbidden("only care staff can place care calls")
         if caller.subject_id in self._by_subject:
             raise InvalidState("you are already in a call; end it first")
+        if self.draining:
+            raise BusUnavailable("this server is shutting down; reconnect and call again")
+        if self._bus.clustered:
+            # Without the bus nobody could tell whether the client is busy elsewhere.
+            if not self._bus.healthy:
+                raise BusUnavailable("calls cannot start while the cluster is unreachable")
+            if await self._in_live_call_elsewhere(caller.subject_id):
+                raise InvalidState("you are already in a call; end it first")
         client = await self._store.client(client_id)
         if client is None:
             raise NotFound(f"no client {client_id}")
@@ -116,6 +148,14 @@ class CallService:
             if self.hub.is_connected(client.id)
             else EndReason.OFFLINE
         )
+        if unavailable is None:
+            try:
+                unavailable = await self._claim(call)
+            except BusUnavailable:
+                # No outcome is lost: the record says the call could not be placed.
+                call.end(at=now, by=None, reason=EndReason.INTERRUPTED)
+                await self._store.session_updated(call.record)
+                raise
         if unavailable is not None:
             call.end(at=now, by=None, reason=unavailable)
             await self._store.session_updated(call.record)
@@ -144,6 +184,9 @@ class CallService:
         return call
 
     async def answer(self, who: Principal, call_id: str) -> None:
+        if call_id not in self._calls:
+            await self._forward("answer", who, call_id)
+            return
         call = self._participant_call(who, call_id)
         if who.subject_id != call.client_id:
             raise Forbidden("only the called client can answer")
@@ -153,22 +196,32 @@ class CallService:
         self.hub.busy_clients.add(call.client_id)
         await self.hub.refresh_presence(call.client_id)
         await self._store.session_updated(call.record)
+        await self.save(call)
         for subject in call.participants():
             await self.hub.send_to(subject, CallAccepted(call_id=call.id))
         self._arm(call.id, "media", self._settings.media_timeout_s, self._media_timeout)
 
     async def decline(self, who: Principal, call_id: str) -> None:
+        if call_id not in self._calls:
+            await self._forward("decline", who, call_id)
+            return
         call = self._participant_call(who, call_id)
         if who.subject_id != call.client_id or call.state is not CallState.RINGING:
             raise InvalidState("only a ringing call can be declined, by the client")
         await self._end(call, by=who.subject_id, reason=EndReason.DECLINED)
 
     async def hang_up(self, who: Principal, call_id: str) -> None:
+        if call_id not in self._calls:
+            await self._forward("hang_up", who, call_id)
+            return
         call = self._participant_call(who, call_id)
         await self._end(call, by=who.subject_id, reason=reason_for_hangup(call, who.subject_id))
 
     async def media_offer(self, who: Principal, call_id: str, sdp: str) -> str:
         """Connect a participant's peer connection to the call's media room."""
+        if call_id not in self._calls:
+            reply = await self._forward("media_offer", who, call_id, sdp)
+            return str(reply.get("answer", ""))
         call = self._participant_call(who, call_id)
         if who.subject_id == call.client_id and call.state is not CallState.ACTIVE:
             # The caller may connect while it rings (it saves a round trip); the client only
@@ -183,6 +236,9 @@ class CallService:
         return answer
 
     async def media_answer(self, who: Principal, call_id: str, sdp: str) -> None:
+        if call_id not in self._calls:
+            await self._forward("media_answer", who, call_id, sdp)
+            return
         call = self._participant_call(who, call_id)
         try:
             await self._room(call).accept_answer(who.subject_id, sdp)
@@ -191,21 +247,32 @@ class CallService:
 
     async def connection_lost(self, who: Principal) -> None:
         """A participant's last socket closed: ringing calls end, active ones wait for it."""
-        call = self.call_of(who.subject_id)
-        if call is None or self.hub.is_connected(who.subject_id):
+        await self.subject_gone(who.subject_id)
+
+    async def subject_gone(self, subject_id: str) -> None:
+        """The subject has no socket on any instance any more (here or reported by the bus)."""
+        call = self.call_of(subject_id)
+        if call is None or self.hub.is_connected(subject_id):
             return
         if call.state is CallState.RINGING:
-            await self._end(call, by=who.subject_id, reason=EndReason.DROPPED)
+            await self._end(call, by=subject_id, reason=EndReason.DROPPED)
         else:
-            self._arm(call.id, f"drop:{who.subject_id}", self._settings.drop_grace_s, self._dropped)
+            self._arm(call.id, f"drop:{subject_id}", self._settings.drop_grace_s, self._dropped)
 
     async def connection_resumed(self, who: Principal) -> None:
         """A participant came back within the grace period; the call goes on."""
-        call = self.call_of(who.subject_id)
+        await self.subject_back(who.subject_id)
+
+    async def subject_back(self, subject_id: str) -> None:
+        """The subject has a socket again, on this instance or another one."""
+        call = self.call_of(subject_id)
         if call is None:
             return
-        self._disarm(call.id, f"drop:{who.subject_id}")
-        await self.hub.send_to(who.subject_id, CallAccepted(call_id=call.id))
+        self._disarm(call.id, f"drop:{subject_id}")
+        await self.hub.send_to(subject_id, CallAccepted(call_id=call.id))
+        if subject_id in self._restart_pending.get(call.id, ()):
+            # The call moved while this participant was away: its media must follow.
+            await self.hub.send_to(subject_id, MediaRestart(call_id=call.id))
 
     async def end_calls_of(self, subject_id: str, reason: EndReason) -> None:
         call = self.call_of(subject_id)
@@ -217,9 +284,16 @@ class CallService:
         if call is None:
             return
         if event == "connected":
+            pending = self._restart_pending.get(call.id)
+            if pending is not None:
+                pending.discard(subject_id)
+                if not pending:
+                    del self._restart_pending[call.id]
+                    self._disarm(call.id, "restart")
             if call.media_up(subject_id, self._clock.now()):
                 self._disarm(call.id, "media")
                 await self._store.session_updated(call.record)
+                await self.save(call)
             for subject in call.participants():
                 await self.hub.send_to(
                     subject, CallMedia(call_id=call.id, subject_id=subject_id, state="connected")
@@ -233,6 +307,78 @@ class CallService:
             await self._end(call, by=None, reason=EndReason.INTERRUPTED)
         for task in list(self._tasks):
             task.cancel()
+
+    # ---- requests from other instances (signaling/cluster.py) ----------------------------
+
+    async def serve(self, op: str, body: Body) -> Body:
+        """Run a participant's action that another instance forwarded to this owner."""
+        who = principal_from_body(body["who"])
+        call_id = str(body["call_id"])
+        sdp = body.get("sdp")
+        if call_id not in self._calls:
+            # Never forward a forwarded action again: the call moved or ended meanwhile.
+            return error_to_body(NotFound(f"no call {call_id}"))
+        try:
+            match op:
+                case "answer":
+                    await self.answer(who, call_id)
+                case "decline":
+                    await self.decline(who, call_id)
+                case "hang_up":
+                    await self.hang_up(who, call_id)
+                case "media_offer":
+                    return {"ok": True, "answer": await self.media_offer(who, call_id, str(sdp))}
+                case "media_answer":
+                    await self.media_answer(who, call_id, str(sdp))
+                case _:
+                    return error_to_body(InvalidState(f"unknown call action {op}"))
+        except CareSessionError as exc:
+            return error_to_body(exc)
+        return {"ok": True}
+
+    async def _forward(self, op: str, who: Principal, call_id: str, sdp: str | None = None) -> Body:
+        """Send a participant's action to the instance that owns the call."""
+        if not self._bus.clustered:
+            raise NotFound(f"no call {call_id}")
+        owner = await self._bus.room_owner(call_id)
+        if owner is None or owner == self._bus.instance_id:
+            raise NotFound(f"no call {call_id}")
+        body: Body = {"who": principal_to_body(who), "call_id": call_id, "sdp": sdp}
+        reply = await self._bus.request(owner, f"call.{op}", body, FORWARD_TIMEOUT_S)
+        if not reply.get("ok"):
+            raise error_from_body(reply)
+        return reply
+
+    async def _in_live_call_elsewhere(self, subject_id: str) -> bool:
+        engaged = await self._bus.engaged_call(subject_id)
+        return engaged is not None and await self._bus.load_call(engaged) is not None
+
+    async def _claim(self, call: Call) -> EndReason | None:
+        """Mark both people as in this call and own its room, atomically across instances."""
+        await self.save(call, strict=True)
+        taken = await self._bus.engage(list(call.participants()), call.id)
+        if not taken and await self._bus.claim_room(call.id):
+            return None
+        await self._bus.release(list(call.participants()), call.id)
+        await self._bus.forget_call(call.id)
+        return EndReason.BUSY
+
+    async def save(self, call: Call, *, strict: bool = False) -> None:
+        """Keep the call's snapshot on the bus, where a survivor finds it if we die."""
+        try:
+            await self._bus.save_call(call.id, call_to_bytes(call))
+        except BusUnavailable:
+            if strict:
+                raise
+            # The bus keeps the latest snapshot and writes it again when it heals.
+
+    async def _release(self, call: Call) -> None:
+        try:
+            await self._bus.release(list(call.participants()), call.id)
+            await self._bus.release_room(call.id)
+            await self._bus.forget_call(call.id)
+        except BusUnavailable:
+            log.info("call %s ended while the bus was unavailable", call.id)
 
     # ---- internals -----------------------------------------------------------------------
 
@@ -250,11 +396,41 @@ class CallService:
             room = self._media.open_room(call.id, _CallMediaSignal(self, call.id))
         return room
 
+    def adopt_local(self, call: Call, pending: set[str]) -> None:
+        """Hold a call that this instance took over (signaling/call_moves.py)."""
+        self._calls[call.id] = call
+        for subject in call.participants():
+            self._by_subject[subject] = call.id
+        call.media_connected.clear()
+        self._restart_pending[call.id] = set(pending)
+        if call.state is CallState.RINGING:
+            self._arm(call.id, "ring", self._settings.ring_timeout_s, self._ring_timeout)
+        else:
+            self._arm(call.id, "restart", self._settings.media_timeout_s, self._restart_timeout)
+
+    def arm_drop(self, call: Call, subject_id: str) -> None:
+        self._arm(call.id, f"drop:{subject_id}", self._settings.drop_grace_s, self._dropped)
+
+    async def forget_local(self, call: Call) -> None:
+        """Let go of a call another instance now owns: no record update, no goodbye."""
+        self._calls.pop(call.id, None)
+        self._restart_pending.pop(call.id, None)
+        for subject in call.participants():
+            if self._by_subject.get(subject) == call.id:
+                del self._by_subject[subject]
+        for key in [k for k in self._timers if k[0] == call.id]:
+            self._timers.pop(key).cancel()
+        self.hub.ringing_clients.discard(call.client_id)
+        self.hub.busy_clients.discard(call.client_id)
+        await self.hub.refresh_presence(call.client_id)
+        await self._media.close_room(call.id)
+
     async def _end(self, call: Call, *, by: str | None, reason: EndReason) -> None:
         if call.state is CallState.ENDED:
             return
         call.end(at=self._clock.now(), by=by, reason=reason)
         self._calls.pop(call.id, None)
+        self._restart_pending.pop(call.id, None)
         for subject in call.participants():
             if self._by_subject.get(subject) == call.id:
                 del self._by_subject[subject]
@@ -269,6 +445,7 @@ class CallService:
                 await self.hub.send_to(subject, CallEnded(call_id=call.id, reason=reason.value))
             await self.hub.refresh_presence(call.client_id)
             await self._media.close_room(call.id)
+            await self._release(call)
 
     def _arm(
         self,
@@ -303,6 +480,12 @@ class CallService:
         self._timers.pop((call_id, _name), None)
         call = self._calls.get(call_id)
         if call is not None and call.record.media_at is None:
+            await self._end(call, by=None, reason=EndReason.MEDIA_FAILED)
+
+    async def _restart_timeout(self, call_id: str, _name: str) -> None:
+        self._timers.pop((call_id, _name), None)
+        call = self._calls.get(call_id)
+        if call is not None and self._restart_pending.get(call_id):
             await self._end(call, by=None, reason=EndReason.MEDIA_FAILED)
 
     async def _dropped(self, call_id: str, name: str) -> None:

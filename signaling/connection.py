@@ -42,10 +42,14 @@ class Connection:
         self.closed = False
 
     async def send(self, message: ServerMessage) -> None:
+        await self.send_text(dump_message(message))
+
+    async def send_text(self, text: str) -> None:
+        """Send an encoded message (fan-out and other instances encode once for many)."""
         if self.closed:
             return
         try:
-            await self._sink.send_text(dump_message(message))
+            await self._sink.send_text(text)
         except (ConnectionError, RuntimeError):
             # The socket went away under us; the reader side notices and cleans up.
             self.closed = True

@@ -37,6 +37,8 @@ class _Message(
 
 class Hello(_Message, frozen=True, tag="hello"):
     token: Token | None = None  # tablets: the device token; staff: session cookie instead
+    # The resume token of this client's previous socket (from its welcome), when reconnecting.
+    resume_token: Token | None = None
     agent: ShortText = ""
 
 
@@ -276,6 +278,10 @@ class Welcome(_Message, frozen=True, tag="welcome"):
     settings: ClientSettingsOut | None = None
     # Pass these to RTCPeerConnection as they are; never add a default STUN server.
     ice_servers: list[IceServerOut] = []
+    # Present this in the next hello after a lost socket, on any instance (docs/scaleout.md).
+    resume_token: str | None = None
+    # True when the hello's resume token was valid: the server restored this socket's calls.
+    resumed: bool = False
 
 
 class Pong(_Message, frozen=True, tag="pong"):
@@ -495,6 +501,12 @@ class RoomEnded(_Message, frozen=True, tag="room.ended"):
     reason: str
 
 
+class MediaRestart(_Message, frozen=True, tag="media.restart"):
+    """The call's media moved to another server: drop the peer connection, offer again."""
+
+    call_id: str
+
+
 class MediaPublishHint(_Message, frozen=True, tag="media.publish_hint"):
     """What the server asks this publisher to send (group rooms; docs/media.md)."""
 
@@ -531,6 +543,7 @@ ServerMessage = (
     | RoomLeft
     | RoomEnded
     | MediaPublishHint
+    | MediaRestart
 )
 
 

@@ -81,6 +81,7 @@ class SignalingRuntime:
             messages_per_s=config.signaling.messages_per_s,
             message_burst=config.signaling.message_burst,
             max_connections_per_address=config.signaling.max_connections_per_address,
+            flood_penalty_s=config.signaling.flood_penalty_s,
             ice_servers=self.ice_servers_for,
             checkins=self.checkins,
             rooms=self.rooms,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
@@ -12,6 +11,7 @@ from yarl import URL
 
 from care_sessions.auth import AuthService
 from care_sessions.ports import CareStore
+from signaling.admission import Admission
 from signaling.calls import CallService
 from signaling.checkins import CheckinService
 from signaling.connection import CloseCode
@@ -65,6 +65,7 @@ class SignalingEndpoint:
         messages_per_s: float,
         message_burst: int,
         max_connections_per_address: int,
+        flood_penalty_s: float,
         ice_servers: Callable[[str], list[IceServerOut]],
         checkins: CheckinService | None = None,
         rooms: RoomService | None = None,
@@ -81,8 +82,7 @@ class SignalingEndpoint:
         self._ice_servers = ice_servers
         self._messages_per_s = messages_per_s
         self._message_burst = message_burst
-        self._max_per_address = max_connections_per_address
-        self._per_address: Counter[str] = Counter()
+        self._admission = Admission(max_connections_per_address, flood_penalty_s)
         self._closing: set[asyncio.Future[bool]] = set()
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -91,17 +91,16 @@ class SignalingEndpoint:
             # only our own pages may open a staff socket. Headless clients send no Origin.
             raise web.HTTPForbidden(text="cross-origin WebSocket refused")
         address = request.remote or "unknown"
-        if self._per_address[address] >= self._max_per_address:
-            raise web.HTTPTooManyRequests(text="too many connections from this address")
-        self._per_address[address] += 1
+        refusal = self._admission.refusal(address)
+        if refusal is not None:
+            raise web.HTTPTooManyRequests(text=refusal)
+        self._admission.opened(address)
         try:
-            return await self._serve(request)
+            return await self._serve(request, address)
         finally:
-            self._per_address[address] -= 1
-            if self._per_address[address] <= 0:
-                del self._per_address[address]
+            self._admission.closed(address)
 
-    async def _serve(self, request: web.Request) -> web.WebSocketResponse:
+    async def _serve(self, request: web.Request, address: str) -> web.WebSocketResponse:
         # compress=False: permessage-deflate would cost ~100 KB per idle tablet socket, and
         # signaling frames are small (WEBRTC-NOTES). aiohttp closes oversize frames with 1009.
         ws = web.WebSocketResponse(
@@ -132,6 +131,7 @@ class SignalingEndpoint:
             async for msg in ws:
                 if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY) and not bucket.allow():
                     # A flooding client costs its own socket, never other clients' latency.
+                    self._admission.penalise(address)
                     await ws.close(code=CloseCode.POLICY, message=b"rate limit exceeded")
                     break
                 if msg.type is WSMsgType.TEXT:

@@ -94,7 +94,20 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             status=400,
         )
     limiter = request.app[state.LOGIN_LIMITER]
+    account_lock = request.app[state.ACCOUNT_LIMITER]
     address = request.remote or "unknown"
+    account = username.casefold()
+    if account_lock.blocked(account):
+        # Per account as well as per address: guessing one nurse's password from many
+        # addresses is stopped too. The lock expires by itself.
+        return _login_page(
+            request,
+            next_path=next_path,
+            username=username,
+            error="This account is locked for a while after repeated failed sign-ins. "
+            "Try again in 15 minutes or ask an administrator.",
+            status=429,
+        )
     if limiter.blocked(address):
         return _login_page(
             request,
@@ -108,6 +121,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     except AuthenticationFailed:
         # Only failures count, so a whole ward signing in at shift change is never slowed.
         limiter.record(address)
+        account_lock.record(account)
         return _login_page(
             request,
             next_path=next_path,

@@ -35,6 +35,8 @@ _ID = r"{%s:[A-Za-z0-9_.:-]{1,64}}"
 
 PAIR_ATTEMPTS_PER_MINUTE = 10
 FAILED_LOGINS_PER_MINUTE = 10
+FAILED_LOGINS_PER_ACCOUNT = 5
+ACCOUNT_LOCK_S = 15 * 60.0
 
 
 def setup_web(app: web.Application, services: Services) -> None:
@@ -42,6 +44,7 @@ def setup_web(app: web.Application, services: Services) -> None:
     app[state.SERVICES] = services
     app[state.PAIR_LIMITER] = RateLimiter(PAIR_ATTEMPTS_PER_MINUTE, 60.0)
     app[state.LOGIN_LIMITER] = RateLimiter(FAILED_LOGINS_PER_MINUTE, 60.0)
+    app[state.ACCOUNT_LIMITER] = RateLimiter(FAILED_LOGINS_PER_ACCOUNT, ACCOUNT_LOCK_S)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader([WEB_DIR / "templates", TABLET_DIR / "templates"]),

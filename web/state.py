@@ -16,6 +16,7 @@ AuthMethod = Literal["cookie", "bearer", "none"]
 SERVICES = web.AppKey("web.services", Services)
 PAIR_LIMITER = web.AppKey("web.pair_limiter", RateLimiter)
 LOGIN_LIMITER = web.AppKey("web.login_limiter", RateLimiter)
+ACCOUNT_LIMITER = web.AppKey("web.account_limiter", RateLimiter)
 
 # Shared with signaling/'s WebSocket endpoint, which may not import web/.
 PRINCIPAL = request_keys.PRINCIPAL

@@ -38,6 +38,14 @@ class JanusError(RuntimeError):
     """Janus could not be started, or refused a request."""
 
 
+class VideoRoomError(JanusError):
+    """The videoroom plugin answered a request with an error code."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"videoroom error {code}: {message}")
+        self.code = code
+
+
 @dataclass(frozen=True)
 class JanusInstall:
     """Where the janus binary and the two shared objects we load live."""
@@ -301,5 +309,5 @@ class VideoRoomClient:
 def _plugin_data(reply: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = reply.get("plugindata", {}).get("data", {})
     if "error_code" in data:
-        raise JanusError(f"videoroom error {data['error_code']}: {data.get('error')}")
+        raise VideoRoomError(int(data["error_code"]), str(data.get("error")))
     return data

@@ -9,6 +9,7 @@ import {
   SignalConnection,
 } from "/static/js/hoiva-signal.js";
 import { LOCALES, applyTranslations, pickLanguage, translate } from "./i18n.js";
+import { ReminderScreen } from "./reminders.js";
 
 const TOKEN_KEY = "hoiva.tablet.token";
 const LANGUAGE_KEY = "hoiva.tablet.language";
@@ -16,7 +17,7 @@ const AGENT = "kiosk/0.1";
 const NOTICE_MS = 8000;
 // The kiosk shows "Connecting…" only when a reconnect takes longer than a blink.
 const CONNECTING_GRACE_MS = 1500;
-const SCREENS = ["connecting", "enroll", "idle", "ringing", "call"];
+const SCREENS = ["connecting", "enroll", "idle", "ringing", "call", "reminder"];
 
 const $ = (id) => document.getElementById(id);
 
@@ -71,6 +72,7 @@ function setLanguage(lang) {
   applyTranslations(document, kiosk.lang);
   renderIdle();
   renderClock();
+  reminders.render();
 }
 
 function showScreen(name) {
@@ -215,9 +217,11 @@ function onWelcome(welcome) {
   }
   if (kiosk.call) {
     $("call-status").textContent = t("call.connected");
-  } else if (!kiosk.incoming) {
+  } else if (!kiosk.incoming && kiosk.screen !== "reminder") {
     showIdle();
   }
+  // Reminders that fell due while the tablet was away.
+  kiosk.signal?.send({ type: "checkin.pending" });
 }
 
 function onClose(code) {
@@ -294,6 +298,10 @@ function onMessage(message) {
       return setHelp("sent");
     case "help.closed":
       return kiosk.help.state !== "none" && setHelp("none");
+    case "checkin.reminders":
+      return reminders.update(message);
+    case "checkin.recorded":
+      return reminders.recorded(message);
     case "error":
       return onError(message);
     default:
@@ -303,6 +311,9 @@ function onMessage(message) {
 
 function onError(message) {
   console.warn("hoiva: server error", message.code, message.message);
+  if (reminders.refused(message)) {
+    return;
+  }
   if (message.ref && message.ref === kiosk.help.ref) {
     setHelp("failed");
   }
@@ -329,6 +340,7 @@ function renderIdle() {
     ? t("idle.greeting", { name: kiosk.name })
     : t("idle.greeting_anon");
   renderHelp();
+  reminders.renderWaiting();
 }
 
 function renderClock() {
@@ -397,6 +409,7 @@ function incomingCall(message) {
   if (kiosk.call) {
     return;
   }
+  reminders.quiet();
   kiosk.incoming = { callId: message.call_id, callerName: message.caller_name };
   setHelp("none");
   $("ring-caller").textContent = t("ring.caller", { name: message.caller_name });
@@ -588,6 +601,7 @@ function bind() {
     video.play().catch(() => {});
     $("sound-button").hidden = true;
   });
+  reminders.bind();
   document.addEventListener("pointerdown", unlockAudio, { passive: true });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && kiosk.screen === "idle") {
@@ -610,8 +624,23 @@ window.hoivaKiosk = {
   get connected() {
     return Boolean(kiosk.signal?.open);
   },
+  get reminders() {
+    return reminders.ids;
+  },
   videoStats: () => kiosk.call?.media.videoStats() ?? Promise.resolve(null),
 };
+
+// Check-in reminders (reminders.js): shown between calls, never over one.
+const reminders = new ReminderScreen({
+  t,
+  send: (message) => kiosk.signal?.send(message) ?? null,
+  showScreen,
+  showIdle,
+  requestHelp,
+  startRinging,
+  stopRinging,
+  busy: () => Boolean(kiosk.call || kiosk.incoming) || ["enroll", "connecting"].includes(kiosk.screen),
+});
 
 async function boot() {
   bind();

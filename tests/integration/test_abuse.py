@@ -43,6 +43,11 @@ async def test_flooding_client_is_closed_with_1008(server: RunningServer) -> Non
         assert sum(m["type"] == "pong" for m in flooder.seen) <= 50 + 20 * closed_after + 1
         await calm.send({"type": "ping", "ref": "calm"})
         assert (await calm.expect("pong"))["ref"] == "calm"
+        # Reconnecting at once to flood again is refused before the upgrade.
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await http.ws_connect(server.ws_url)
+            assert refused.value.status == 429
     finally:
         await flooder.close()
         await calm.close()

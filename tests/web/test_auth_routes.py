@@ -90,12 +90,25 @@ async def test_wrong_password_shows_the_form_again(server: RunningServer) -> Non
 
 
 async def test_failed_logins_are_rate_limited(server: RunningServer) -> None:
+    """Per address: ten failures (on different accounts) block the address for a minute."""
     async with StaffBrowser(server.url) as browser:
-        for _ in range(10):
-            assert (await browser.login("nurse1", "wrong")).status == 401
+        for attempt in range(10):
+            assert (await browser.login(f"guess{attempt}", "wrong")).status == 401
         blocked = await browser.login("nurse1", NURSE_PASSWORD)
         assert blocked.status == 429
         assert "Too many failed sign-ins" in await blocked.text()
+
+
+async def test_repeated_failures_lock_the_account(server: RunningServer) -> None:
+    """Per account: five failures lock it, even with the right password, from anywhere."""
+    async with StaffBrowser(server.url) as browser:
+        for _ in range(5):
+            assert (await browser.login("nurse1", "wrong")).status == 401
+        locked = await browser.login("NURSE1", NURSE_PASSWORD)
+        assert locked.status == 429
+        assert "account is locked" in await locked.text()
+        other = await browser.login("nurse2", NURSE_PASSWORD)
+        assert other.status == 303, "other accounts are not locked"
 
 
 async def test_login_form_needs_its_double_submit_token(server: RunningServer) -> None:

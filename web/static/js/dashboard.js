@@ -1,6 +1,7 @@
 // The nurse dashboard: live roster, the help-call queue, and the call view.
 
 import { CallMedia } from "./hoiva-call.js";
+import { CareBoard } from "./dashboard-care.js";
 import { CLOSE_BAD_TOKEN, SignalConnection } from "./hoiva-signal.js";
 
 const STATUS_TEXT = {
@@ -113,7 +114,13 @@ function renderRoster() {
     button.disabled = !canCall(client);
     button.addEventListener("click", () => startCall(client));
 
-    item.append(dot, main, button);
+    const plan = document.createElement("a");
+    plan.className = "btn btn-quiet";
+    plan.href = `/clients/${encodeURIComponent(client.id)}/plan`;
+    plan.textContent = "Plan";
+    plan.setAttribute("aria-label", `Care plan of ${client.display_name}`);
+
+    item.append(dot, main, button, plan);
     return item;
   });
   list.replaceChildren(...items);
@@ -278,6 +285,7 @@ function setCallState(state, text) {
   }
   renderRoster();
   renderHelp();
+  care.callChanged();
 }
 
 function resetToggle(id, label) {
@@ -326,7 +334,13 @@ function onRinging(message) {
       $("unmute-remote").hidden = false;
     },
   });
-  dash.call = { id: message.call_id, clientName: message.client_name, media, answeredAt: null };
+  dash.call = {
+    id: message.call_id,
+    clientId: message.client_id,
+    clientName: message.client_name,
+    media,
+    answeredAt: null,
+  };
   setCallState("ringing", `Ringing ${message.client_name}…`);
   media.start().then(() => {
     if (dash.call?.media === media) {
@@ -418,6 +432,7 @@ function onWelcome(welcome) {
   dash.iceServers = welcome.ice_servers || [];
   $("connection-banner").hidden = true;
   loadRoster();
+  care.load();
   if (dash.call) {
     $("call-status").textContent = dash.call.answeredAt
       ? `Connected with ${dash.call.clientName}`
@@ -426,6 +441,9 @@ function onWelcome(welcome) {
 }
 
 function onMessage(message) {
+  if (care.handle(message)) {
+    return undefined;
+  }
   switch (message.type) {
     case "presence.snapshot":
       for (const entry of message.clients || []) {
@@ -533,6 +551,20 @@ window.hoivaDashboard = {
   },
   videoStats: () => dash.call?.media.videoStats() ?? Promise.resolve(null),
 };
+
+// Check-ins, follow-up tasks and the attention list (dashboard-care.js).
+const care = new CareBoard({
+  send: (message) => dash.signal?.send(message) ?? null,
+  call: (clientId) => {
+    const client = dash.clients.get(clientId);
+    if (client) {
+      startCall(client);
+    }
+  },
+  notify,
+  callClientId: () => dash.call?.clientId ?? null,
+  callClientName: () => dash.call?.clientName ?? "",
+});
 
 bind();
 setCallState("idle", "No call in progress.");

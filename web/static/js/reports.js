@@ -57,7 +57,7 @@ function drawWeekly(container, weeks) {
   );
   const y = (v) => pad.top + plotH - (v / top) * plotH;
   const yPct = (v) => pad.top + plotH - (v / 100) * plotH;
-  for (const tick of [0, top / 2, top]) {
+  for (const tick of [0, Math.round(top / 2), top]) {
     svg.append(
       el("line", { x1: pad.left, x2: width - pad.right, y1: y(tick), y2: y(tick), class: "grid" }),
       el("text", { x: pad.left - 6, y: y(tick) + 4, class: "axis axis-left" }, String(tick)),

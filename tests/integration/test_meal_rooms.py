@@ -1,0 +1,135 @@
+"""A shared meal of six headless tablets and a headless host through the forwarding SFU.
+
+Every participant sends the synthetic pattern with its own source id and frame counter, so
+each receiver proves whose camera a decoded frame came from and that frames arrived in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from care_sessions.meal_rooms import LeaveReason
+from tests.conftest import RunningServer
+from tests.integration.meal_harness import (
+    HOST_SOURCE,
+    MealTable,
+    audio_from,
+    frames_by_source,
+    in_order_per_track,
+    rooms_of,
+    wait_until,
+)
+
+HOMES = 6
+
+
+async def test_everyone_receives_everyone_else_in_order_and_never_themselves(
+    server: RunningServer,
+) -> None:
+    """Seven participants: each decodes the other six patterns, in order, on the transceivers
+    that room.media_map names, hears audio, and never receives its own stream."""
+    table = await MealTable.lay(server, HOMES)
+    try:
+        await table.seat_everyone()
+        sources = table.sources()
+        everyone = [
+            (HOST_SOURCE, table.host.meal),
+            *((diner.source_id, diner.seat) for diner in table.diners),
+        ]
+        peers = table.peers()
+        await asyncio.gather(*(p.wait_for_video_frames(20, 30, tracks=HOMES) for p in peers))
+        for own, seat in everyone:
+            peer = seat.peer
+            assert peer is not None
+            seen = frames_by_source(peer)
+            assert set(seen) == set(sources) - {own}, f"source {own} saw {sorted(seen)}"
+            assert all(len(counters) >= 10 for counters in seen.values())
+            assert in_order_per_track(peer), f"source {own} got frames out of order"
+            for mid, marks in peer.stats.marks.items():
+                if marks:
+                    assert seat.log.publisher_of(mid) == sources[marks[-1][0]]
+            assert peer.stats.audio_frames > 0
+
+        state = table.host.meal.log.state
+        assert state is not None and len(state.participants) == HOMES + 1
+        # The policy at work: the host publishes full rate, the homes thumbnails.
+        host_hint = table.host.meal.log.hints[-1]
+        home_hint = table.diners[0].seat.log.hints[-1]
+        assert host_hint.scale_down == 1.0 and home_hint.scale_down == 2.0
+        assert home_hint.max_bitrate < host_hint.max_bitrate
+    finally:
+        await table.close()
+
+
+async def test_one_participant_dropping_out_disturbs_nobody_else(server: RunningServer) -> None:
+    """A tablet vanishes mid-meal (peer and socket gone): everyone else keeps receiving
+    everyone else, nobody needs a renegotiation, and its visit is recorded as dropped."""
+    table = await MealTable.lay(server, HOMES)
+    try:
+        await table.seat_everyone()
+        gone = table.diners[2]
+        rest = [d for d in table.diners if d is not gone]
+        await gone.tablet.stop()
+        rooms = rooms_of(server)
+        live = rooms.live(table.room.id)
+        assert live is not None
+        await wait_until(lambda: gone.client.id not in live.seats, 10, "the drop-out noticed")
+
+        before = {id(p): frames_by_source(p) for p in [table.host.meal.peer, *(d.peer for d in rest)]}
+        await asyncio.sleep(2.0)
+        for peer in [table.host.meal.peer, *(d.peer for d in rest)]:
+            assert peer is not None
+            now = frames_by_source(peer)
+            for source in {HOST_SOURCE, *(d.source_id for d in rest)} - {_own(table, peer)}:
+                grew = len(now[source]) - len(before[id(peer)].get(source, []))
+                assert grew >= 10, f"source {source} stalled after the drop-out ({grew})"
+            assert in_order_per_track(peer)
+
+        [session] = await rooms.rooms.room_sessions(table.room.id)
+        visits = await rooms.rooms.visits([session.id])
+        [dropped] = [v for v in visits if v.subject_id == gone.client.id]
+        assert dropped.left_reason is LeaveReason.DROPPED
+        state = table.host.meal.log.state
+        assert state is not None
+        assert gone.client.id not in {p.subject_id for p in state.participants}
+    finally:
+        await table.close()
+
+
+async def test_late_joiner_decodes_a_first_frame_within_a_second(server: RunningServer) -> None:
+    """A home that comes to the table when the meal is under way sees video within 1 s of
+    pressing Join (the publishers' encoders would not send a keyframe for minutes)."""
+    table = await MealTable.lay(server, 4, members=5)
+    try:
+        await table.seat_everyone()
+        await asyncio.sleep(1.5)  # every publisher is well past its first keyframe
+        late_client = server.clients[-1]
+        late = await table.add_diner(late_client, 9, join_rooms=False)
+        await wait_until(lambda: table.room.id in late.seat.log.starting, 5, "room.starting")
+        pressed = time.monotonic()
+        await late.seat.join(table.room.id)
+        await wait_until(
+            lambda: late.seat.peer is not None
+            and late.seat.peer.stats.first_video_frame_at is not None,
+            5,
+            "the late joiner's first frame",
+        )
+        assert late.seat.peer is not None and late.seat.peer.stats.first_video_frame_at
+        first_frame_s = late.seat.peer.stats.first_video_frame_at - pressed
+        assert first_frame_s < 1.0, f"first frame after {first_frame_s:.3f} s"
+        # ...and soon everyone, and everyone sees the newcomer.
+        await late.peer.wait_for_video_frames(5, 15, tracks=5)
+        for peer in table.peers():
+            await wait_until(lambda p=peer: 9 in frames_by_source(p), 10, "newcomer seen")  # type: ignore[misc]
+    finally:
+        await table.close()
+
+
+def _own(table: MealTable, peer: object) -> int:
+    if peer is table.host.meal.peer:
+        return HOST_SOURCE
+    return next(d.source_id for d in table.diners if d.seat.peer is peer)
+
+
+__all__ = ["audio_from"]
