@@ -66,6 +66,9 @@ ROUTE_RULES: dict[str, frozenset[Role]] = {
     "GET rooms.console": ROOM_STAFF,
     "POST rooms.update": ROOM_STAFF,
     "GET api.room_attendance": STAFF,
+    # Anonymous at the edge: web/routes_metrics.py answers loopback or a bearer token only.
+    "GET metrics": EVERYONE,
+    "GET recordings.download": CARE_STAFF,
 }
 
 # Keyed by the message's "type".
@@ -76,6 +79,9 @@ MESSAGE_RULES: dict[str, frozenset[Role]] = {
     "call.answer": frozenset({R.TABLET}),
     "call.decline": frozenset({R.TABLET}),
     "call.end": CARE_STAFF | {R.TABLET},
+    # signaling.insight also checks the nurse is in the call and the client's consent.
+    "call.record_start": CARE_STAFF,
+    "call.record_stop": CARE_STAFF,
     "media.offer": CARE_STAFF | ROOM_STAFF | {R.TABLET},
     "media.answer": CARE_STAFF | ROOM_STAFF | {R.TABLET},
     "help.request": frozenset({R.TABLET}),

@@ -9,6 +9,10 @@ export and the tests share one definition:
   not cancelled); done: an outcome was recorded; missed: the window passed unconfirmed
   (also if someone recorded an outcome later); escalated: a nurse task was created.
 - adherence %: positive outcomes (taken / measured / done) per check-in due.
+- meal-room attendance: clients' places at shared meals opened in the period, one per client
+  per meal however often they rejoined.
+- call quality: calls placed, the share of answered calls whose video connected, video
+  failures and the median time from answer to video.
 - driving avoided: each virtual visit replaces one home visit of the client's km (or the
   default), and CO2 is that distance times the emission factor.
 """
@@ -26,9 +30,9 @@ from care_sessions.schedule import at_local, day_bounds
 # The seed's report: 380 t of CO2 over 1.75 million km of avoided driving.
 SEED_EMISSION_G_PER_KM = 380e6 / 1.75e6
 MAX_PERIOD_DAYS = 366 * 3
-# Room kinds that the shared-meal rooms record in care_session.kind (another issue adds
-# them); until then the attendance column reads 0.
-MEAL_ROOM_KINDS = ("meal_room",)
+# Attendance counts the shared-meal rooms (care_sessions.meal_rooms.RoomKind.MEAL); the
+# exercise rooms are not meals.
+MEAL_ROOM_KIND = "meal"
 VIRTUAL_VISIT_KINDS = ("call", "help_call")
 
 

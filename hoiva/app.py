@@ -15,10 +15,13 @@ from hoiva.config import Config
 from hoiva.services import Services
 from hoiva.store import SqlStore, create_store_engine, migrate
 from hoiva.store.checkin_store import SqlCheckinStore
+from hoiva.store.insight_store import InsightStore
 from hoiva.store.room_store import SqlRoomStore
 from hoiva.store.trust_store import TrustStore
 from media.ice import IceServerConfig, use_host_addresses
 from media.server import MediaServer, MediaSettings
+from signaling.insight import InsightService
+from signaling.metrics import ServiceMetrics
 from signaling.runtime import SignalingRuntime
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,13 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
     engine = create_store_engine(config.database.url)
     await migrate(engine)
     store = SqlStore(engine)
-    interrupted = await store.mark_open_sessions_interrupted(clock.now())
+    # Several instances share one database: an instance starting must not close the records
+    # of calls that live on the others (a survivor adopts a dead instance's calls instead).
+    interrupted = (
+        await store.mark_open_sessions_interrupted(clock.now())
+        if config.bus.redis_url is None
+        else 0
+    )
     if interrupted:
         log.warning(
             "%d session records left open by a previous run marked interrupted", interrupted
@@ -59,6 +68,19 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
         room_store=SqlRoomStore(engine),
     )
     trust = TrustStore(engine)
+    consents = ConsentLedger(trust, clock)
+    insight = InsightService(
+        calls=signaling.calls,
+        media=media,
+        hub=signaling.hub,
+        store=InsightStore(engine),
+        consents=consents,
+        clock=clock,
+        settings=config.insight,
+        metrics=ServiceMetrics(),
+        checkins=SqlCheckinStore(engine),
+    )
+    signaling.use_insight(insight)
     return Services(
         config=config,
         clock=clock,
@@ -67,11 +89,15 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
         media=media,
         signaling=signaling,
         access_log=AccessLog(trust, clock),
-        consents=ConsentLedger(trust, clock),
+        consents=consents,
+        insight=insight,
     )
 
 
 async def close_services(services: Services) -> None:
+    # First: recordings of calls still open are finished and sealed while media is up.
+    if services.insight is not None:
+        await services.insight.close()
     await services.signaling.close()
     await services.media.close()
     store = services.store
@@ -90,6 +116,8 @@ async def build_app(config: Config, *, clock: Clock | None = None) -> web.Applic
     setup_web(app, services)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        # Join the cluster (a no-op with the in-process bus) before any socket arrives.
+        await services.signaling.start()
         # The check-in scheduler runs with the served app only, not with CLI tools that
         # build services for a moment (migrate, create-staff).
         if services.signaling.checkins is not None:
@@ -97,6 +125,8 @@ async def build_app(config: Config, *, clock: Clock | None = None) -> web.Applic
         # Likewise the rooms' schedule and upkeep.
         if services.signaling.room_upkeep is not None:
             await services.signaling.room_upkeep.start()
+        if services.insight is not None:
+            await services.insight.start()
         yield
         await close_services(services)
 

@@ -19,6 +19,7 @@ from aiohttp import web
 from care_sessions.identity import Role, StaffUser
 from care_sessions.secrets_kdf import hash_password
 from hoiva.app import SERVICES, build_app, build_services, close_services
+from hoiva.cli_report import add_parser as add_report_parser
 from hoiva.config import Config, ConfigError, load_config
 from hoiva.services import Services
 
@@ -82,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     staff.add_argument("--name", required=True)
     staff.add_argument("--role", choices=["nurse", "host", "admin"], required=True)
     staff.set_defaults(func=_create_staff)
+
+    add_report_parser(sub)
     return parser
 
 
@@ -110,7 +113,7 @@ def _config(args: argparse.Namespace, **defaults: object) -> Config:
 
 
 async def run_server(config: Config, on_started: OnStarted | None = None) -> int:
-    """Serve until SIGINT/SIGTERM."""
+    """Serve until SIGINT/SIGTERM; SIGTERM drains first when the instance has peers."""
     logging.getLogger().setLevel(config.log.level.upper())
     app = await build_app(config)
     runner = web.AppRunner(app, handle_signals=False)
@@ -122,13 +125,22 @@ async def run_server(config: Config, on_started: OnStarted | None = None) -> int
     url = config.server.public_url or f"{scheme}://{config.server.host}:{config.server.port}"
     print(f"Hoiva is serving on {url}", flush=True)
     stop = asyncio.Event()
+    received: list[signal.Signals] = []
+
+    def on_signal(signum: signal.Signals) -> None:
+        received.append(signum)
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal, signum)
     try:
         if on_started is not None:
             await on_started(app[SERVICES], url)
         await stop.wait()
+        if received[:1] == [signal.SIGTERM]:
+            # An orchestrator's stop: new sockets and rooms go elsewhere, calls finish or move.
+            await app[SERVICES].signaling.drain()
     finally:
         await runner.cleanup()
     return 0

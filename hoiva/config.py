@@ -106,6 +106,38 @@ class CareConfig(_Section, frozen=True):
     scheduler_poll_s: Seconds = 30.0
 
 
+class InsightConfig(_Section, frozen=True):
+    """Call quality, camera checks and consented recording (docs/media.md, "Media insight")."""
+
+    # Decode the client's camera now and then in 1:1 care calls for the nurse's hints.
+    analyse_calls: bool = True
+    # At most this many frames a second are analysed per call (keyframes the server asks for).
+    analysis_fps: Annotated[float, msgspec.Meta(gt=0, le=2)] = 2.0
+    keyframe_interval_s: Annotated[float, msgspec.Meta(ge=0.3, le=10)] = 1.0
+    # "Nobody in view" is said only after this long without a face.
+    no_face_after_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 20.0
+    quality_interval_s: Annotated[float, msgspec.Meta(ge=0.5, le=60)] = 2.0
+    recordings_dir: str = "var/recordings"
+    # base64 of 32 random bytes (AES-256-GCM); without it recording is refused.
+    recording_key: str | None = None
+    recording_retention_days: Annotated[float, msgspec.Meta(gt=0, le=3650)] = 30.0
+    retention_check_s: Annotated[float, msgspec.Meta(ge=1, le=86400)] = 3600.0
+    # /metrics answers loopback scrapers, and anyone presenting "Bearer <this token>".
+    metrics_token: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.recording_key is not None:
+            import base64
+            import binascii
+
+            try:
+                raw = base64.b64decode(self.recording_key, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("insight.recording_key must be base64") from None
+            if len(raw) != 32:
+                raise ValueError("insight.recording_key must be 32 bytes (base64)")
+
+
 class LogConfig(_Section, frozen=True):
     level: str = "INFO"
 
@@ -118,6 +150,7 @@ class Config(_Section, frozen=True):
     calls: CallsConfig = msgspec.field(default_factory=CallsConfig)
     signaling: SignalingConfig = msgspec.field(default_factory=SignalingConfig)
     care: CareConfig = msgspec.field(default_factory=CareConfig)
+    insight: InsightConfig = msgspec.field(default_factory=InsightConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
 
     @property

@@ -14,6 +14,7 @@ from hoiva.config import Config
 
 if TYPE_CHECKING:
     from media.server import MediaServer
+    from signaling.insight import InsightService
     from signaling.runtime import SignalingRuntime
 
 
@@ -27,3 +28,5 @@ class Services:
     signaling: SignalingRuntime
     access_log: AccessLog
     consents: ConsentLedger
+    # Quality, camera hints, recordings and /metrics (signaling/insight.py).
+    insight: InsightService | None = None

@@ -27,6 +27,7 @@ from av import VideoFrame
 
 from media.ice import IceServerConfig, to_rtc_configuration
 from media.synthetic import SyntheticAudioTrack, read_marks
+from media.udp_reads import install_draining_reads
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class ReceiveStats:
     video_frames: dict[str, int] = field(default_factory=dict)
     audio_frames: int = 0
     audio_by_mid: dict[str, int] = field(default_factory=dict)
+    frame_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # latest, per mid
     first_video_frame_at: float | None = None
     marks: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
 
@@ -62,10 +64,13 @@ class ClientPeer:
         video: VideoSource | None,
         audio: bool = True,
         decode_marks: bool = True,
+        relay_only: bool = False,
     ) -> None:
+        # A client receiving a whole room's streams on one socket needs this (udp_reads.py).
+        install_draining_reads()
         self.stats = ReceiveStats()
         self.created_at = time.monotonic()
-        self._pc = RTCPeerConnection(to_rtc_configuration(ice_servers))
+        self._pc = RTCPeerConnection(to_rtc_configuration(ice_servers, relay_only=relay_only))
         self._video = video
         self._audio = SyntheticAudioTrack() if audio else None
         self._decode_marks = decode_marks
@@ -175,6 +180,8 @@ class ClientPeer:
                 if stats.first_video_frame_at is None:
                     stats.first_video_frame_at = time.monotonic()
                 stats.video_frames[mid] += 1
+                if isinstance(frame, VideoFrame):
+                    stats.frame_sizes[mid] = (frame.width, frame.height)
                 if self._decode_marks and isinstance(frame, VideoFrame):
                     mark = read_marks(frame.to_ndarray(format="gray"))
                     if mark is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from aiortc import clock
 from aiortc.codecs import is_rtx
@@ -41,6 +42,9 @@ from media.rtp_rewrite import StreamRewriter
 from media.vp8 import is_keyframe_start
 
 logger = logging.getLogger(__name__)
+
+# Called on the event loop with each packet a publisher sends; must not block (media/analysis.py).
+PacketSink = Callable[[RtpPacket], None]
 
 # A gated subscriber whose keyframe request went unanswered (PLI lost, publisher busy) asks
 # again after this long instead of staying black.
@@ -77,6 +81,8 @@ class ForwardingReceiver(RTCRtpReceiver):
         self._subscribers: list[ForwardingSender] = []
         self._keyframes = KeyframeRequestThrottle(self._send_pli_soon)
         self._rtcp_tasks: set[asyncio.Task[None]] = set()
+        # Consumers of the encoded packets beside the subscribers (analysis, recording).
+        self._packet_sinks: list[PacketSink] = []
 
     @property
     def subscribers(self) -> tuple[ForwardingSender, ...]:
@@ -219,6 +225,8 @@ class ForwardingReceiver(RTCRtpReceiver):
             self.send_remb(self.remb_cap)
         if self._subscribers and self._forwarding:
             await self._fan_out(packet)
+        for sink in self._packet_sinks:
+            sink(packet)
 
     async def _fan_out(self, packet: RtpPacket) -> None:
         now = time.monotonic()
@@ -238,6 +246,15 @@ class ForwardingReceiver(RTCRtpReceiver):
                     continue
                 sender.open_gate()
             await sender.forward(packet, now=now, ntp_time=ntp_time)
+
+    def add_packet_sink(self, sink: PacketSink) -> None:
+        """Also hand every packet (RTX unwrapped) to `sink`, which must return at once."""
+        if sink not in self._packet_sinks:
+            self._packet_sinks.append(sink)
+
+    def remove_packet_sink(self, sink: PacketSink) -> None:
+        if sink in self._packet_sinks:
+            self._packet_sinks.remove(sink)
 
     def _add_subscriber(self, sender: ForwardingSender) -> None:
         if sender not in self._subscribers:

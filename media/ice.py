@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aioice.ice
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCIceTransportPolicy
 
 # aioice's own discovery, kept so that tests (and a deployment that wants "every interface")
 # can go back to it.
@@ -66,6 +66,7 @@ def to_rtc_configuration(
     servers: Sequence[IceServerConfig],
     *,
     bundle_policy: RTCBundlePolicy = RTCBundlePolicy.MAX_BUNDLE,
+    relay_only: bool = False,
 ) -> RTCConfiguration:
     """Build an aiortc configuration that always names its ICE servers explicitly.
 
@@ -82,6 +83,9 @@ def to_rtc_configuration(
             for server in servers
         ],
         bundlePolicy=bundle_policy,
+        # Relay only: gather no host candidates, so media must go through the TURN server
+        # (what a client on a hostile network ends up doing; tests force it).
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL,
     )
 
 

@@ -9,6 +9,7 @@ from media.errors import RoomClosed
 from media.ice import use_host_addresses
 from media.room import MediaRoom, MediaSignal
 from media.settings import MediaSettings
+from media.udp_reads import install_draining_reads
 
 __all__ = ["MediaRoom", "MediaServer", "MediaSettings", "MediaSignal"]
 
@@ -43,6 +44,7 @@ class MediaServer:
             raise RoomClosed("media server is closed")
         if self._settings.bind_addresses:
             use_host_addresses(self._settings.bind_addresses)
+        install_draining_reads()
         self._started = True
 
     async def close(self) -> None:
@@ -64,6 +66,10 @@ class MediaServer:
 
     def room(self, room_id: str) -> MediaRoom | None:
         return self._rooms.get(room_id)
+
+    def rooms(self) -> list[MediaRoom]:
+        """Every open room (metrics walk them for the forwarded bitrate)."""
+        return list(self._rooms.values())
 
     async def close_room(self, room_id: str) -> None:
         """Close the room and disconnect its participants; unknown rooms are ignored."""

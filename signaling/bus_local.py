@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 from signaling.bus import Body, BusListener, BusUnavailable, CallFlag, CallFlagName
+
+MAX_RESUME_TOKENS = 100_000
 
 
 def default_instance_id() -> str:
@@ -23,7 +26,7 @@ class LocalBus:
         self._engaged: dict[str, str] = {}
         self._rooms: dict[str, str] = {}
         self._calls: dict[str, bytes] = {}
-        self._resume: dict[str, tuple[str, float]] = {}
+        self._resume: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._draining = False
 
     @property
@@ -130,11 +133,11 @@ class LocalBus:
         self._draining = True
 
     async def put_resume(self, token: str, subject_id: str, ttl_s: float) -> None:
-        now = time.monotonic()
-        if len(self._resume) > 1024:
-            # Tokens of sockets that never came back; dropping expired ones bounds the map.
-            self._resume = {k: v for k, v in self._resume.items() if v[1] > now}
-        self._resume[token] = (subject_id, now + ttl_s)
+        self._resume[token] = (subject_id, time.monotonic() + ttl_s)
+        if len(self._resume) > MAX_RESUME_TOKENS:
+            # The oldest token belongs to a socket long gone (or long lived, which will get a
+            # fresh token on its next hello anyway); forgetting it bounds the memory.
+            self._resume.popitem(last=False)
 
     async def take_resume(self, token: str) -> str | None:
         entry = self._resume.pop(token, None)

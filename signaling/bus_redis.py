@@ -24,9 +24,11 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from signaling.bus import Body, BusListener, BusUnavailable, CallFlag, CallFlagName, Location
+from signaling.bus import Body, BusListener, BusUnavailable, CallFlag, CallFlagName
 from signaling.bus_local import default_instance_id
+from signaling.bus_mirror import ClusterMirror, flag_from_event, location_from_event
 from signaling.bus_redis_scripts import (
     CLAIM_ROOM,
     CONNECTION_DOWN,
@@ -38,15 +40,16 @@ from signaling.bus_redis_scripts import (
     RELEASE_ROOM,
     RENEW_ROOMS,
     SET_FLAG,
+    RedisKeys,
     with_helpers,
 )
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _INSTANCE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_LOC_ENTRY = re.compile(r"([^:,]+):(\d+)")
 _json = msgspec.json.Encoder()
 _decode = msgspec.json.Decoder(dict[str, Any])
+MAX_REDIS_CONNECTIONS = 64
 CALL_SNAPSHOT_TTL_S = 24 * 3600  # a call never lasts a day; a stale snapshot then frees people
 
 
@@ -70,17 +73,19 @@ class RedisBus:
             raise ValueError(f"instance id {instance_id!r}: use 1-64 of A-Z a-z 0-9 _ . -")
         self._settings = settings
         self._id = instance_id
-        p = settings.prefix
-        self._k_loc, self._k_seq, self._k_flags = f"{p}:loc", f"{p}:seq", f"{p}:flags"
-        self._k_instances, self._k_draining = f"{p}:instances", f"{p}:draining"
-        self._ch_events, self._ch_me = f"{p}:ev", self._inbox(instance_id)
-        self._redis = aioredis.Redis.from_url(
+        self._keys = RedisKeys(settings.prefix)
+        # A bounded pool that makes callers queue: a burst of hellos must wait for a
+        # connection (under the bus timeout), not fail for want of one.
+        self._pool = aioredis.BlockingConnectionPool.from_url(
             settings.url,
+            max_connections=MAX_REDIS_CONNECTIONS,
+            timeout=None,
             socket_timeout=settings.timeout_s,
             socket_connect_timeout=settings.timeout_s,
             retry=Retry(NoBackoff(), 0),  # our own timeouts and the heartbeat do the retrying
             decode_responses=True,
         )
+        self._redis = aioredis.Redis(connection_pool=self._pool)
         self._scripts = {
             name: self._redis.register_script(with_helpers(source))
             for name, source in (
@@ -100,9 +105,8 @@ class RedisBus:
         self._healthy = False
         self._closing = False
         self._draining = False
-        # Mirrors of other instances' state, kept current by events, reloaded on resync.
-        self._mirror: dict[str, dict[str, int]] = {}
-        self._flags: dict[str, CallFlag] = {}
+        # Other instances' state, kept current by events, reloaded on resync.
+        self._mirror = ClusterMirror(instance_id)
         # What this instance holds, so that it can announce it all again after an outage.
         self._local: dict[str, bool] = {}
         self._local_flags: dict[str, CallFlagName] = {}
@@ -145,6 +149,8 @@ class RedisBus:
         self._runner = asyncio.create_task(self._heartbeat_forever())
 
     async def close(self) -> None:
+        if self._closing:
+            return
         self._closing = True
         for task in (self._runner, self._reader, *self._tasks):
             if task is not None:
@@ -157,43 +163,46 @@ class RedisBus:
             # A clean exit: the others need not wait for this instance's heartbeat to expire.
             with contextlib.suppress(BusUnavailable):
                 await self._call(self._leave)
+        # Whatever still asks (sockets closing after us) gets BusUnavailable at once.
+        self._healthy = False
         await self._redis.aclose()
+        await self._pool.disconnect()
 
     async def _leave(self) -> None:
         now = str(time.time())
         await self._scripts["reap_loc"](
-            keys=[self._k_loc, self._subjects_key(self._id)],
-            args=[self._id, now, self._ch_events],
+            keys=[self._keys.loc, self._keys.subjects(self._id)],
+            args=[self._id, now, self._keys.events],
         )
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.delete(self._alive_key(self._id))
-            pipe.srem(self._k_instances, self._id)
-            pipe.srem(self._k_draining, self._id)
+            pipe.delete(self._keys.alive(self._id))
+            pipe.srem(self._keys.instances, self._id)
+            pipe.srem(self._keys.draining, self._id)
             await pipe.execute()
 
     # ---- Bus: presence registry ----------------------------------------------------------
 
     def remote_instances(self, subject_id: str) -> frozenset[str]:
-        return frozenset(self._mirror.get(subject_id, ()))
+        return self._mirror.instances_of(subject_id)
 
     def remote_flag(self, client_id: str) -> CallFlag | None:
-        return self._flags.get(client_id)
+        return self._mirror.flag(client_id)
 
     def remote_subjects(self) -> Mapping[str, frozenset[str]]:
-        return {s: frozenset(i) for s, i in self._mirror.items()}
+        return self._mirror.subjects()
 
     async def connection_up(self, subject_id: str, *, exclusive: bool) -> int:
         self._local[subject_id] = exclusive
         return int(
             await self._call(
                 lambda: self._scripts["up"](
-                    keys=[self._k_loc, self._subjects_key(self._id), self._k_seq],
+                    keys=[self._keys.loc, self._keys.subjects(self._id), self._keys.seq],
                     args=[
                         subject_id,
                         self._id,
                         "1" if exclusive else "0",
                         time.time(),
-                        self._ch_events,
+                        self._keys.events,
                     ],
                 )
             )
@@ -203,8 +212,8 @@ class RedisBus:
         self._local.pop(subject_id, None)
         await self._call(
             lambda: self._scripts["down"](
-                keys=[self._k_loc, self._subjects_key(self._id)],
-                args=[subject_id, self._id, time.time(), self._ch_events],
+                keys=[self._keys.loc, self._keys.subjects(self._id)],
+                args=[subject_id, self._id, time.time(), self._keys.events],
             )
         )
 
@@ -215,8 +224,8 @@ class RedisBus:
             self._local_flags[client_id] = flag
         await self._call(
             lambda: self._scripts["flag"](
-                keys=[self._k_flags],
-                args=[client_id, flag or "", self._id, time.time(), self._ch_events],
+                keys=[self._keys.flags],
+                args=[client_id, flag or "", self._id, time.time(), self._keys.events],
             )
         )
 
@@ -224,11 +233,11 @@ class RedisBus:
 
     async def deliver(self, instance_id: str, subject_id: str, text: str) -> None:
         payload = _json.encode({"k": "dl", "s": subject_id, "m": text})
-        await self._call(lambda: self._redis.publish(self._inbox(instance_id), payload))
+        await self._call(lambda: self._redis.publish(self._keys.inbox(instance_id), payload))
 
     async def publish_staff(self, text: str, roles: frozenset[str]) -> None:
         payload = _json.encode({"k": "staff", "i": self._id, "r": sorted(roles), "m": text})
-        await self._call(lambda: self._redis.publish(self._ch_events, payload))
+        await self._call(lambda: self._redis.publish(self._keys.events, payload))
 
     async def request(self, instance_id: str, op: str, body: Body, timeout: float) -> Body:
         request_id = uuid.uuid4().hex
@@ -237,7 +246,7 @@ class RedisBus:
         payload = _json.encode({"k": "rq", "id": request_id, "f": self._id, "o": op, "b": body})
         try:
             receivers = await self._call(
-                lambda: self._redis.publish(self._inbox(instance_id), payload)
+                lambda: self._redis.publish(self._keys.inbox(instance_id), payload)
             )
             if not receivers:
                 raise BusUnavailable(f"instance {instance_id} is not listening")
@@ -252,8 +261,8 @@ class RedisBus:
     async def engage(self, subject_ids: Sequence[str], call_id: str) -> list[str]:
         taken = await self._call(
             lambda: self._scripts["engage"](
-                keys=[self._engaged_key(s) for s in subject_ids],
-                args=[call_id, self._call_key("")],
+                keys=[self._keys.engaged(s) for s in subject_ids],
+                args=[call_id, self._keys.call("")],
             )
         )
         busy = [subject_ids[int(i) - 1] for i in cast(list[Any], taken)]
@@ -267,21 +276,21 @@ class RedisBus:
                 del self._engaged[subject]
         await self._call(
             lambda: self._scripts["release"](
-                keys=[self._engaged_key(s) for s in subject_ids], args=[call_id]
+                keys=[self._keys.engaged(s) for s in subject_ids], args=[call_id]
             )
         )
 
     async def engaged_call(self, subject_id: str) -> str | None:
-        value = await self._call(lambda: self._redis.get(self._engaged_key(subject_id)))
+        value = await self._call(lambda: self._redis.get(self._keys.engaged(subject_id)))
         return cast(str | None, value)
 
     async def claim_room(self, room_id: str, *, replacing: str | None = None) -> bool:
         claimed = await self._call(
             lambda: self._scripts["claim"](
                 keys=[
-                    self._room_key(room_id),
-                    self._calls_key(self._id),
-                    self._calls_key(replacing or self._id),
+                    self._keys.room(room_id),
+                    self._keys.calls(self._id),
+                    self._keys.calls(replacing or self._id),
                 ],
                 args=[self._id, self._ttl_ms, replacing or "", room_id],
             )
@@ -291,14 +300,14 @@ class RedisBus:
         return bool(claimed)
 
     async def room_owner(self, room_id: str) -> str | None:
-        value = await self._call(lambda: self._redis.get(self._room_key(room_id)))
+        value = await self._call(lambda: self._redis.get(self._keys.room(room_id)))
         return cast(str | None, value)
 
     async def release_room(self, room_id: str) -> None:
         self._rooms.discard(room_id)
         await self._call(
             lambda: self._scripts["release_room"](
-                keys=[self._room_key(room_id), self._calls_key(self._id)],
+                keys=[self._keys.room(room_id), self._keys.calls(self._id)],
                 args=[self._id, room_id],
             )
         )
@@ -306,45 +315,45 @@ class RedisBus:
     async def save_call(self, call_id: str, snapshot: bytes) -> None:
         self._snapshots[call_id] = snapshot
         await self._call(
-            lambda: self._redis.set(self._call_key(call_id), snapshot, ex=CALL_SNAPSHOT_TTL_S)
+            lambda: self._redis.set(self._keys.call(call_id), snapshot, ex=CALL_SNAPSHOT_TTL_S)
         )
 
     async def load_call(self, call_id: str) -> bytes | None:
-        value = await self._call(lambda: self._redis.get(self._call_key(call_id)))
+        value = await self._call(lambda: self._redis.get(self._keys.call(call_id)))
         return value.encode() if isinstance(value, str) else None
 
     async def forget_call(self, call_id: str) -> None:
         self._snapshots.pop(call_id, None)
-        await self._call(lambda: self._redis.delete(self._call_key(call_id)))
+        await self._call(lambda: self._redis.delete(self._keys.call(call_id)))
 
     async def calls_of(self, instance_id: str) -> list[str]:
-        members = await self._call(lambda: self._redis.smembers(self._calls_key(instance_id)))
+        members = await self._call(lambda: self._redis.smembers(self._keys.calls(instance_id)))
         return sorted(cast(set[str], members))
 
     # ---- Bus: instances and resumption ---------------------------------------------------
 
     async def live_instances(self) -> list[str]:
         async def query() -> list[str]:
-            members = sorted(cast(set[str], await self._redis.smembers(self._k_instances)))
+            members = sorted(cast(set[str], await self._redis.smembers(self._keys.instances)))
             if not members:
                 return []
-            alive = await self._redis.mget([self._alive_key(m) for m in members])
-            draining = await self._redis.smembers(self._k_draining)
+            alive = await self._redis.mget([self._keys.alive(m) for m in members])
+            draining = await self._redis.smembers(self._keys.draining)
             return [m for m, a in zip(members, alive, strict=True) if a and m not in draining]
 
         return await self._call(query)
 
     async def set_draining(self) -> None:
         self._draining = True
-        await self._call(lambda: self._redis.sadd(self._k_draining, self._id))
+        await self._call(lambda: self._redis.sadd(self._keys.draining, self._id))
 
     async def put_resume(self, token: str, subject_id: str, ttl_s: float) -> None:
         await self._call(
-            lambda: self._redis.set(self._resume_key(token), subject_id, px=int(ttl_s * 1000))
+            lambda: self._redis.set(self._keys.resume(token), subject_id, px=int(ttl_s * 1000))
         )
 
     async def take_resume(self, token: str) -> str | None:
-        value = await self._call(lambda: self._redis.getdel(self._resume_key(token)))
+        value = await self._call(lambda: self._redis.getdel(self._keys.resume(token)))
         return cast(str | None, value)
 
     # ---- Redis calls ---------------------------------------------------------------------
@@ -366,7 +375,13 @@ class RedisBus:
         try:
             async with asyncio.timeout(timeout or self._settings.timeout_s):
                 result = await operation()
-        except (RedisError, OSError, TimeoutError) as exc:
+        except (TimeoutError, RedisTimeoutError) as exc:
+            # A slow answer under load is not an outage: only the heartbeat's probe decides
+            # that, so one busy moment does not put the whole instance in degraded mode.
+            if probe:
+                self._mark_unhealthy(exc)
+            raise BusUnavailable("the cluster's coordination service (Redis) is too slow") from exc
+        except (RedisError, OSError) as exc:
             self._mark_unhealthy(exc)
             raise BusUnavailable(
                 "the cluster's coordination service (Redis) is unreachable"
@@ -386,58 +401,6 @@ class RedisBus:
     def _ttl_ms(self) -> int:
         return int(self._settings.instance_ttl_s * 1000)
 
-    def _key(self, *parts: str) -> str:
-        return ":".join((self._settings.prefix, *parts))
-
-    def _inbox(self, instance_id: str) -> str:
-        return self._key("i", instance_id)
-
-    def _alive_key(self, instance_id: str) -> str:
-        return self._key("alive", instance_id)
-
-    def _subjects_key(self, instance_id: str) -> str:
-        return self._key("subjects", instance_id)
-
-    def _calls_key(self, instance_id: str) -> str:
-        return self._key("calls", instance_id)
-
-    def _engaged_key(self, subject_id: str) -> str:
-        return self._key("engaged", subject_id)
-
-    def _room_key(self, room_id: str) -> str:
-        return self._key("room", room_id)
-
-    def _call_key(self, call_id: str) -> str:
-        return self._key("call", call_id)
-
-    def _resume_key(self, token: str) -> str:
-        return self._key("resume", token)
-
-    def _apply_location(self, event: Location) -> None:
-        if event.instance_id == self._id:
-            return
-        if event.up:
-            if event.exclusive:
-                self._mirror[event.subject_id] = {event.instance_id: event.seq}
-            else:
-                self._mirror.setdefault(event.subject_id, {})[event.instance_id] = event.seq
-        else:
-            instances = self._mirror.get(event.subject_id)
-            if instances is not None:
-                instances.pop(event.instance_id, None)
-                if not instances:
-                    del self._mirror[event.subject_id]
-
-    def _apply_flag(self, event: CallFlag) -> None:
-        current = self._flags.get(event.client_id)
-        if event.instance_id == self._id:
-            # This instance owns the client's call now; its own sets are the truth.
-            self._flags.pop(event.client_id, None)
-        elif event.flag is not None:
-            self._flags[event.client_id] = event
-        elif current is not None and current.instance_id == event.instance_id:
-            del self._flags[event.client_id]
-
     # ---- the subscription: events, deliveries, requests and replies -----------------------
 
     async def _read_forever(self) -> None:
@@ -446,7 +409,7 @@ class RedisBus:
             pubsub = self._redis.pubsub()
             try:
                 async with asyncio.timeout(self._settings.timeout_s):
-                    await pubsub.subscribe(self._ch_events, self._ch_me)
+                    await pubsub.subscribe(self._keys.events, self._keys.inbox(self._id))
                 self._subscribed.set()
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
@@ -469,25 +432,13 @@ class RedisBus:
             if kind == "dl":
                 await listener.on_deliver(message["s"], message["m"])
             elif kind == "loc":
-                location = Location(
-                    subject_id=message["s"],
-                    instance_id=message["i"],
-                    up=bool(message["u"]),
-                    exclusive=bool(message["x"]),
-                    seq=int(message["q"]),
-                    at=float(message["t"]),
-                )
+                location = location_from_event(message)
                 if location.instance_id != self._id:
-                    self._apply_location(location)
+                    self._mirror.apply_location(location)
                     await listener.on_location(location)
             elif kind == "flag":
-                flag = CallFlag(
-                    client_id=message["c"],
-                    flag=cast(CallFlagName, message["f"]) if message["f"] else None,
-                    instance_id=message["i"],
-                    at=float(message["t"]),
-                )
-                self._apply_flag(flag)
+                flag = flag_from_event(message)
+                self._mirror.apply_flag(flag)
                 if flag.instance_id != self._id:
                     await listener.on_call_flag(flag)
             elif kind == "staff":
@@ -512,7 +463,7 @@ class RedisBus:
             reply = {"ok": False, "code": "internal", "message": "internal error"}
         payload = _json.encode({"k": "rp", "id": message["id"], "b": reply})
         with contextlib.suppress(BusUnavailable):
-            await self._call(lambda: self._redis.publish(self._inbox(message["f"]), payload))
+            await self._call(lambda: self._redis.publish(self._keys.inbox(message["f"]), payload))
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -539,12 +490,12 @@ class RedisBus:
 
         async def beat() -> list[Any]:
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.set(self._alive_key(self._id), "1", px=self._ttl_ms)
-                pipe.sadd(self._k_instances, self._id)
+                pipe.set(self._keys.alive(self._id), "1", px=self._ttl_ms)
+                pipe.sadd(self._keys.instances, self._id)
                 rooms = sorted(self._rooms)
                 if rooms:
                     await self._scripts["renew"](
-                        keys=[self._room_key(r) for r in rooms],
+                        keys=[self._keys.room(r) for r in rooms],
                         args=[self._id, self._ttl_ms],
                         client=pipe,
                     )
@@ -559,11 +510,11 @@ class RedisBus:
 
     async def _find_dead(self) -> None:
         async def query() -> list[str]:
-            members = sorted(cast(set[str], await self._redis.smembers(self._k_instances)))
+            members = sorted(cast(set[str], await self._redis.smembers(self._keys.instances)))
             others = [m for m in members if m != self._id]
             if not others:
                 return []
-            alive = await self._redis.mget([self._alive_key(m) for m in others])
+            alive = await self._redis.mget([self._keys.alive(m) for m in others])
             return [m for m, a in zip(others, alive, strict=True) if not a]
 
         for dead in await self._call(query):
@@ -572,7 +523,7 @@ class RedisBus:
                 self._spawn(self._reap(dead))
 
     def _reap_lock(self, dead: str) -> Callable[[], Awaitable[Any]]:
-        return lambda: self._redis.set(self._key("reap", dead), self._id, nx=True, px=60_000)
+        return lambda: self._redis.set(self._keys.reap(dead), self._id, nx=True, px=60_000)
 
     async def _reap(self, dead: str) -> None:
         log.warning("instance %s stopped beating; reaping its sockets and rooms", dead)
@@ -580,28 +531,26 @@ class RedisBus:
         try:
             await self._call(
                 lambda: self._scripts["reap_loc"](
-                    keys=[self._k_loc, self._subjects_key(dead)],
-                    args=[dead, now, self._ch_events],
+                    keys=[self._keys.loc, self._keys.subjects(dead)],
+                    args=[dead, now, self._keys.events],
                 )
             )
             # Our own mirror must not wait for the events to come round the subscription:
             # the takeover below asks who is still connected.
-            for instances in self._mirror.values():
-                instances.pop(dead, None)
-            self._mirror = {s: i for s, i in self._mirror.items() if i}
+            self._mirror.forget_instance(dead)
             assert self._listener is not None
             await self._listener.on_instance_lost(dead)
             await self._call(
                 lambda: self._scripts["reap_flags"](
-                    keys=[self._k_flags], args=[dead, time.time(), self._ch_events]
+                    keys=[self._keys.flags], args=[dead, time.time(), self._keys.events]
                 )
             )
 
             async def forget() -> None:
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.srem(self._k_instances, dead)
-                    pipe.srem(self._k_draining, dead)
-                    pipe.delete(self._calls_key(dead))
+                    pipe.srem(self._keys.instances, dead)
+                    pipe.srem(self._keys.draining, dead)
+                    pipe.delete(self._keys.calls(dead))
                     await pipe.execute()
 
             await self._call(forget)
@@ -616,35 +565,35 @@ class RedisBus:
         async def announce() -> list[str]:
             now = time.time()
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.set(self._alive_key(self._id), "1", px=self._ttl_ms)
-                pipe.sadd(self._k_instances, self._id)
+                pipe.set(self._keys.alive(self._id), "1", px=self._ttl_ms)
+                pipe.sadd(self._keys.instances, self._id)
                 if self._draining:
-                    pipe.sadd(self._k_draining, self._id)
+                    pipe.sadd(self._keys.draining, self._id)
                 for subject in list(self._local):
                     # Never exclusive here: announcing again must not evict a newer socket
                     # that the same tablet opened elsewhere while Redis was away.
                     await self._scripts["up"](
-                        keys=[self._k_loc, self._subjects_key(self._id), self._k_seq],
-                        args=[subject, self._id, "0", now, self._ch_events],
+                        keys=[self._keys.loc, self._keys.subjects(self._id), self._keys.seq],
+                        args=[subject, self._id, "0", now, self._keys.events],
                         client=pipe,
                     )
                 for client, flag in list(self._local_flags.items()):
                     await self._scripts["flag"](
-                        keys=[self._k_flags],
-                        args=[client, flag, self._id, now, self._ch_events],
+                        keys=[self._keys.flags],
+                        args=[client, flag, self._id, now, self._keys.events],
                         client=pipe,
                     )
                 for call_id, snapshot in list(self._snapshots.items()):
-                    pipe.set(self._call_key(call_id), snapshot, ex=CALL_SNAPSHOT_TTL_S)
+                    pipe.set(self._keys.call(call_id), snapshot, ex=CALL_SNAPSHOT_TTL_S)
                 for subject, call_id in list(self._engaged.items()):
-                    pipe.set(self._engaged_key(subject), call_id)
+                    pipe.set(self._keys.engaged(subject), call_id)
                 rooms = sorted(self._rooms)
                 for room in rooms:
                     await self._scripts["claim"](
                         keys=[
-                            self._room_key(room),
-                            self._calls_key(self._id),
-                            self._calls_key(self._id),
+                            self._keys.room(room),
+                            self._keys.calls(self._id),
+                            self._keys.calls(self._id),
                         ],
                         args=[self._id, self._ttl_ms, "", room],
                         client=pipe,
@@ -667,29 +616,6 @@ class RedisBus:
         await self._listener.on_resynced(changed)
 
     async def _reload_mirrors(self) -> set[str]:
-        locations = cast(dict[str, str], await self._redis.hgetall(self._k_loc))
-        flags = cast(dict[str, str], await self._redis.hgetall(self._k_flags))
-        mirror: dict[str, dict[str, int]] = {}
-        for subject, value in locations.items():
-            instances = {i: int(q) for i, q in _LOC_ENTRY.findall(value) if i != self._id}
-            if instances:
-                mirror[subject] = instances
-        remote_flags: dict[str, CallFlag] = {}
-        for client, value in flags.items():
-            flag, _, rest = value.partition("|")
-            owner, _, at = rest.partition("|")
-            if owner != self._id and flag in ("ringing", "in_call"):
-                remote_flags[client] = CallFlag(client, cast(CallFlagName, flag), owner, float(at))
-        changed = {
-            s
-            for s in mirror.keys() | self._mirror.keys()
-            if set(mirror.get(s, ())) != set(self._mirror.get(s, ()))
-        }
-        changed |= {
-            c
-            for c in remote_flags.keys() | self._flags.keys()
-            if getattr(remote_flags.get(c), "flag", None)
-            != getattr(self._flags.get(c), "flag", None)
-        }
-        self._mirror, self._flags = mirror, remote_flags
-        return changed
+        locations = cast(dict[str, str], await self._redis.hgetall(self._keys.loc))
+        flags = cast(dict[str, str], await self._redis.hgetall(self._keys.flags))
+        return self._mirror.replace(locations, flags)

@@ -171,3 +171,44 @@ LOCATION_SCRIPTS = (CONNECTION_UP, CONNECTION_DOWN, REAP_LOCATIONS)
 def with_helpers(script: str) -> str:
     """Scripts that edit the location hash need the shared Lua helpers in front."""
     return _LOC_HELPERS + script if script in LOCATION_SCRIPTS else script
+
+
+class RedisKeys:
+    """Every key and channel name RedisBus uses, under one prefix (one deployment)."""
+
+    def __init__(self, prefix: str) -> None:
+        self._p = prefix
+        self.loc = f"{prefix}:loc"
+        self.seq = f"{prefix}:seq"
+        self.flags = f"{prefix}:flags"
+        self.instances = f"{prefix}:instances"
+        self.draining = f"{prefix}:draining"
+        self.events = f"{prefix}:ev"  # location, flag and staff events, to everyone
+
+    def inbox(self, instance_id: str) -> str:
+        """Deliveries, requests and replies for one instance."""
+        return f"{self._p}:i:{instance_id}"
+
+    def alive(self, instance_id: str) -> str:
+        return f"{self._p}:alive:{instance_id}"
+
+    def reap(self, instance_id: str) -> str:
+        return f"{self._p}:reap:{instance_id}"
+
+    def subjects(self, instance_id: str) -> str:
+        return f"{self._p}:subjects:{instance_id}"
+
+    def calls(self, instance_id: str) -> str:
+        return f"{self._p}:calls:{instance_id}"
+
+    def engaged(self, subject_id: str) -> str:
+        return f"{self._p}:engaged:{subject_id}"
+
+    def room(self, room_id: str) -> str:
+        return f"{self._p}:room:{room_id}"
+
+    def call(self, call_id: str) -> str:
+        return f"{self._p}:call:{call_id}"
+
+    def resume(self, token: str) -> str:
+        return f"{self._p}:resume:{token}"

@@ -17,7 +17,6 @@ from signaling.bus import Body, BusUnavailable
 from signaling.call_snapshot import call_from_bytes
 from signaling.calls import CallService
 from signaling.hub import SignalingHub
-from signaling.protocol import MediaRestart
 
 log = logging.getLogger(__name__)
 HANDOFF_TIMEOUT_S = 10.0
@@ -58,9 +57,7 @@ class CallMoves:
         call.record.interruptions += 1
         # Who must connect media to this instance: both people once answered; while it rings,
         # only the caller (who may already have connected, and the tablet has not).
-        pending = (
-            set(call.participants()) if call.state is CallState.ACTIVE else {call.caller_id}
-        )
+        pending = set(call.participants()) if call.state is CallState.ACTIVE else {call.caller_id}
         self._calls.adopt_local(call, pending)
         if call.state is CallState.ACTIVE:
             self._hub.busy_clients.add(call.client_id)
@@ -73,7 +70,7 @@ class CallMoves:
             if not self._hub.is_connected(subject):
                 self._calls.arm_drop(call, subject)
             elif subject in pending:
-                await self._hub.send_to(subject, MediaRestart(call_id=call.id))
+                await self._calls.tell_restart(call, subject)
         return True
 
     async def hand_off_all(self) -> int:

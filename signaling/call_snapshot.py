@@ -1,4 +1,4 @@
-"""Calls and principals as bytes, for the bus: snapshots survivors adopt, requests between instances."""
+"""Calls and principals as bytes for the bus: snapshots survivors adopt, forwarded requests."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import msgspec
 from care_sessions.calls import Call, CallState
 from care_sessions.errors import CareSessionError, Forbidden, InvalidState, NotFound
 from care_sessions.identity import Principal, Role
-from care_sessions.records import EndReason, SessionKind, SessionParticipant, SessionRecord
+from care_sessions.records import SessionKind, SessionParticipant, SessionRecord
 from signaling.bus import BusUnavailable
 
 
@@ -133,15 +133,3 @@ def error_from_body(body: dict[str, Any]) -> CareSessionError:
     code, message = str(body.get("code", "internal")), str(body.get("message", ""))
     kind = _ERRORS.get(code)
     return kind(message) if kind is not None else RemoteRefusal(code, message)
-
-
-__all__ = [
-    "EndReason",
-    "RemoteRefusal",
-    "call_from_bytes",
-    "call_to_bytes",
-    "error_from_body",
-    "error_to_body",
-    "principal_from_body",
-    "principal_to_body",
-]

@@ -84,9 +84,14 @@ class CallService:
         self._by_subject: dict[str, str] = {}  # subject id -> live call id
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        # Participants of adopted calls whose media has not reached this instance yet.
+        # Participants of adopted calls whose media has not reached this instance yet, and
+        # those of them already told so on their current socket (telling twice would make a
+        # client offer twice, and the first answer would land on the second peer connection).
         self._restart_pending: dict[str, set[str]] = {}
+        self._restart_told: dict[str, set[str]] = {}
         self.draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # ---- queries -------------------------------------------------------------------------
 
@@ -103,6 +108,32 @@ class CallService:
 
     def live_calls(self) -> list[Call]:
         return list(self._calls.values())
+
+    async def wait_until_idle(self, timeout: float) -> bool:
+        """Wait until this instance holds no call; False if some are left after `timeout`."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def _hold(self, call: Call) -> None:
+        self._calls[call.id] = call
+        for subject in call.participants():
+            self._by_subject[subject] = call.id
+        self._idle.clear()
+
+    def _let_go(self, call: Call) -> None:
+        self._calls.pop(call.id, None)
+        self._restart_pending.pop(call.id, None)
+        self._restart_told.pop(call.id, None)
+        for subject in call.participants():
+            if self._by_subject.get(subject) == call.id:
+                del self._by_subject[subject]
+        for key in [k for k in self._timers if k[0] == call.id]:
+            self._timers.pop(key).cancel()
+        if not self._calls:
+            self._idle.set()
 
     # ---- commands ------------------------------------------------------------------------
 
@@ -164,9 +195,7 @@ class CallService:
             )
             return call
 
-        self._calls[call.id] = call
-        self._by_subject[caller.subject_id] = call.id
-        self._by_subject[client.id] = call.id
+        self._hold(call)
         self.hub.ringing_clients.add(client.id)
         await self.hub.refresh_presence(client.id)
         await self.hub.send_to(
@@ -254,6 +283,7 @@ class CallService:
         call = self.call_of(subject_id)
         if call is None or self.hub.is_connected(subject_id):
             return
+        self._restart_told.get(call.id, set()).discard(subject_id)
         if call.state is CallState.RINGING:
             await self._end(call, by=subject_id, reason=EndReason.DROPPED)
         else:
@@ -272,12 +302,28 @@ class CallService:
         await self.hub.send_to(subject_id, CallAccepted(call_id=call.id))
         if subject_id in self._restart_pending.get(call.id, ()):
             # The call moved while this participant was away: its media must follow.
+            await self.tell_restart(call, subject_id)
+
+    async def tell_restart(self, call: Call, subject_id: str) -> None:
+        """Ask a participant to offer its media again, once per socket."""
+        told = self._restart_told.setdefault(call.id, set())
+        if subject_id not in told:
+            told.add(subject_id)
             await self.hub.send_to(subject_id, MediaRestart(call_id=call.id))
 
     async def end_calls_of(self, subject_id: str, reason: EndReason) -> None:
+        """End the subject's call, here or on the instance that owns it."""
         call = self.call_of(subject_id)
         if call is not None:
             await self._end(call, by=None, reason=reason)
+            return
+        if not self._bus.clustered:
+            return
+        call_id = await self._bus.engaged_call(subject_id)
+        owner = await self._bus.room_owner(call_id) if call_id else None
+        if call_id and owner and owner != self._bus.instance_id:
+            body: Body = {"subject_id": subject_id, "call_id": call_id, "reason": reason.value}
+            await self._bus.request(owner, "call.end_for", body, FORWARD_TIMEOUT_S)
 
     async def on_media_event(self, call_id: str, subject_id: str, event: str) -> None:
         call = self._calls.get(call_id)
@@ -312,8 +358,13 @@ class CallService:
 
     async def serve(self, op: str, body: Body) -> Body:
         """Run a participant's action that another instance forwarded to this owner."""
-        who = principal_from_body(body["who"])
         call_id = str(body["call_id"])
+        if op == "end_for":
+            call = self._calls.get(call_id)
+            if call is not None and call.is_participant(str(body["subject_id"])):
+                await self._end(call, by=None, reason=EndReason(body["reason"]))
+            return {"ok": True}
+        who = principal_from_body(body["who"])
         sdp = body.get("sdp")
         if call_id not in self._calls:
             # Never forward a forwarded action again: the call moved or ended meanwhile.
@@ -398,9 +449,7 @@ class CallService:
 
     def adopt_local(self, call: Call, pending: set[str]) -> None:
         """Hold a call that this instance took over (signaling/call_moves.py)."""
-        self._calls[call.id] = call
-        for subject in call.participants():
-            self._by_subject[subject] = call.id
+        self._hold(call)
         call.media_connected.clear()
         self._restart_pending[call.id] = set(pending)
         if call.state is CallState.RINGING:
@@ -413,13 +462,7 @@ class CallService:
 
     async def forget_local(self, call: Call) -> None:
         """Let go of a call another instance now owns: no record update, no goodbye."""
-        self._calls.pop(call.id, None)
-        self._restart_pending.pop(call.id, None)
-        for subject in call.participants():
-            if self._by_subject.get(subject) == call.id:
-                del self._by_subject[subject]
-        for key in [k for k in self._timers if k[0] == call.id]:
-            self._timers.pop(key).cancel()
+        self._let_go(call)
         self.hub.ringing_clients.discard(call.client_id)
         self.hub.busy_clients.discard(call.client_id)
         await self.hub.refresh_presence(call.client_id)
@@ -429,13 +472,7 @@ class CallService:
         if call.state is CallState.ENDED:
             return
         call.end(at=self._clock.now(), by=by, reason=reason)
-        self._calls.pop(call.id, None)
-        self._restart_pending.pop(call.id, None)
-        for subject in call.participants():
-            if self._by_subject.get(subject) == call.id:
-                del self._by_subject[subject]
-        for key in [k for k in self._timers if k[0] == call.id]:
-            self._timers.pop(key).cancel()
+        self._let_go(call)
         self.hub.ringing_clients.discard(call.client_id)
         self.hub.busy_clients.discard(call.client_id)
         try:

@@ -40,9 +40,12 @@ class SignalingClient:
         token: str | None = None,
         http: aiohttp.ClientSession | None = None,
         agent: str = "hoiva-headless/0.1",
+        resume_token: str | None = None,
     ) -> None:
         self._url = ws_url
         self._token = token
+        # From the previous socket's welcome: lets the server restore this client's calls.
+        self._resume_token = resume_token
         self._own_http = http is None
         self._http = http
         self._agent = agent
@@ -57,7 +60,9 @@ class SignalingClient:
         if self._http is None:
             self._http = aiohttp.ClientSession()
         self._ws = await self._http.ws_connect(self._url, autoping=True, heartbeat=None)
-        await self.send(Hello(token=self._token, agent=self._agent))
+        await self.send(
+            Hello(token=self._token, agent=self._agent, resume_token=self._resume_token)
+        )
         first = await self._receive(timeout)
         if isinstance(first, Error):
             await self.close()

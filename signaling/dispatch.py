@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from care_sessions.permissions import message_allowed
 from signaling.calls import CallService
 from signaling.checkins import CheckinService
@@ -12,6 +14,8 @@ from signaling.protocol import (
     CallAnswer,
     CallDecline,
     CallEnd,
+    CallRecordStart,
+    CallRecordStop,
     CallStart,
     CheckinConfirm,
     CheckinPending,
@@ -41,6 +45,9 @@ from signaling.protocol import (
 )
 from signaling.rooms import RoomService
 from signaling.sdp_guard import SdpRejected, check_sdp
+
+if TYPE_CHECKING:
+    from signaling.insight import InsightService
 
 CareMessage = CheckinPending | CheckinConfirm | CheckinRecord | EscalationClose | AttentionResolve
 RoomMessage = (
@@ -72,6 +79,8 @@ class Dispatcher:
         self._help = help_desk
         self._checkins = checkins
         self._rooms = rooms
+        # Media insight (recording, check-in face evidence); set by SignalingRuntime.
+        self.insight: InsightService | None = None
 
     async def handle(self, conn: Connection, message: ClientMessage) -> None:
         who = conn.principal
@@ -122,6 +131,13 @@ class Dispatcher:
                 | RoomEnd()
             ):
                 await self._room(conn, message)
+            case CallRecordStart(call_id=call_id) | CallRecordStop(call_id=call_id):
+                if self.insight is None:
+                    raise ProtocolError("invalid_state", "recording is not enabled", message.ref)
+                if isinstance(message, CallRecordStart):
+                    await self.insight.start_recording(who, call_id)
+                else:
+                    await self.insight.stop_recording(who, call_id)
             case HelpRequestMsg():
                 await self._help.request(who)
             case HelpCancel():
@@ -145,6 +161,8 @@ class Dispatcher:
                 checkin_id=checkin_id, outcome=outcome, glucose_mmol_l=value, note=note
             ):
                 await self._checkins.record(who, checkin_id, outcome, value, note, message.ref)
+                if self.insight is not None:
+                    await self.insight.note_checkin(who, checkin_id)
             case EscalationClose(escalation_id=escalation_id, note=note):
                 await self._checkins.close_escalation(who, escalation_id, note, message.ref)
             case AttentionResolve(flag_id=flag_id, action=action, note=note):

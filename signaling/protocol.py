@@ -74,6 +74,16 @@ class MediaAnswer(_Message, frozen=True, tag="media.answer"):
     sdp: Sdp
 
 
+class CallRecordStart(_Message, frozen=True, tag="call.record_start"):
+    """Nurse: start recording the call (refused without the client's recording consent)."""
+
+    call_id: Id
+
+
+class CallRecordStop(_Message, frozen=True, tag="call.record_stop"):
+    call_id: Id
+
+
 class HelpRequestMsg(_Message, frozen=True, tag="help.request"):
     pass
 
@@ -202,6 +212,8 @@ ClientMessage = (
     | CallEnd
     | MediaOffer
     | MediaAnswer
+    | CallRecordStart
+    | CallRecordStop
     | HelpRequestMsg
     | HelpCancel
     | HelpTake
@@ -232,6 +244,8 @@ CLIENT_MESSAGE_TYPES: tuple[type[_Message], ...] = (
     CallEnd,
     MediaOffer,
     MediaAnswer,
+    CallRecordStart,
+    CallRecordStop,
     HelpRequestMsg,
     HelpCancel,
     HelpTake,
@@ -320,6 +334,33 @@ class CallMedia(_Message, frozen=True, tag="call.media"):
 class CallEnded(_Message, frozen=True, tag="call.ended"):
     call_id: str
     reason: str
+
+
+class CallHint(_Message, frozen=True, tag="call.hint"):
+    """To the nurse: what the client's camera looks like; hint null clears the last one."""
+
+    call_id: str
+    subject_id: str
+    hint: Literal["dark", "covered", "frozen", "blurred", "no_face"] | None = None
+    text: str = ""
+
+
+class CallQuality(_Message, frozen=True, tag="call.quality"):
+    """To the nurse, every few seconds per participant: how the connection is doing."""
+
+    call_id: str
+    subject_id: str
+    level: Literal["good", "fair", "poor"]
+    loss_pct: float
+    rtt_ms: float | None = None
+    fps: float = 0.0
+
+
+class CallRecording(_Message, frozen=True, tag="call.recording"):
+    """To both ends: recording is on (show it) or off."""
+
+    call_id: str
+    active: bool
 
 
 class PresenceEntry(msgspec.Struct, frozen=True):
@@ -525,6 +566,9 @@ ServerMessage = (
     | CallAccepted
     | CallMedia
     | CallEnded
+    | CallHint
+    | CallQuality
+    | CallRecording
     | MediaOffer
     | MediaAnswer
     | PresenceSnapshot

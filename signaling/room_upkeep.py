@@ -33,6 +33,7 @@ class RoomUpkeep:
         self._planner = RoomPlanner(service.clock)
         self._rooms: list[MealRoom] | None = None
         self._rooms_read_at = 0.0
+        self._version_read = -1
         self._last_quality = float("-inf")
         self._absent_since: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
@@ -90,9 +91,15 @@ class RoomUpkeep:
                 log.exception("room upkeep failed")
 
     async def _catalogue(self) -> list[MealRoom]:
-        monotonic = self._service.clock.monotonic()
-        if self._rooms is None or monotonic - self._rooms_read_at > ROOMS_REFRESH_S:
-            self._rooms = await self._service.rooms.list_rooms()
+        service = self._service
+        monotonic = service.clock.monotonic()
+        if (
+            self._rooms is None
+            or monotonic - self._rooms_read_at > ROOMS_REFRESH_S
+            or self._version_read != service.catalogue_version
+        ):
+            self._version_read = service.catalogue_version
+            self._rooms = await service.rooms.list_rooms()
             self._rooms_read_at = monotonic
         return self._rooms
 

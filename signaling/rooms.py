@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from care_sessions.clock import Clock
 from care_sessions.errors import InvalidState, NotFound
@@ -42,6 +42,7 @@ from signaling.protocol import (
 from signaling.room_views import MediaMap, starting_message, state_message
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Opening a room by hand counts towards its coming meeting when that starts within this long
 # ("the host can open the room early"): it then lasts until the meeting's end.
@@ -96,6 +97,14 @@ class RoomService:
         # Commands change shared state across awaits (store writes); one at a time.
         self.lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Display names of member clients, read once per session instead of once per join.
+        self._names: dict[str, str] = {}
+        # Attendance is written behind the conversation, in order: a late joiner's media
+        # must not wait on the database (docs/media.md, "late joiners").
+        self._writes: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        # Bumped when this instance changes a room; the upkeep re-reads the rooms then.
+        self.catalogue_version = 0
 
     # ---- queries -------------------------------------------------------------------------
 
@@ -123,6 +132,18 @@ class RoomService:
         if room is None or not room.active or not self.may_run(who, room):
             raise NotFound(f"no room {room_id}")
         return room
+
+    async def save_room(self, room: MealRoom, *, new: bool) -> None:
+        """Store a created or edited room; a meeting under way takes the new members,
+        name and capacity at once (someone already seated keeps their seat)."""
+        if new:
+            await self.rooms.add_room(room)
+        else:
+            await self.rooms.update_room(room)
+        self.catalogue_version += 1
+        live = self.live_by_room.get(room.id)
+        if live is not None:
+            live.room = room
 
     # ---- messages from tablets and hosts ----------------------------------------------------
 
@@ -156,8 +177,7 @@ class RoomService:
                     raise NotFound(f"no room {room_id}")
                 if live is None:
                     raise InvalidState("the room is not open yet")
-                client = await self._store.client(who.subject_id)
-                name = client.display_name if client else who.display_name
+                name = self._names.get(who.subject_id) or who.display_name
                 role = SeatRole.CLIENT
                 if self._calls.call_of(who.subject_id) is not None:
                     raise InvalidState("end the call before joining a room")
@@ -170,7 +190,7 @@ class RoomService:
                 raise InvalidState("you are in another room; leave it first")
             seat, new = live.sit(who.subject_id, name, role, self.clock.now())
             if new:
-                await self.rooms.visit_started(seat.visit)
+                self.record(self.rooms.visit_started, seat.visit)
                 self._seated[who.subject_id] = room.id
                 await self._set_busy(who.subject_id, role, True)
                 self._apply_priorities(live)
@@ -318,6 +338,10 @@ class RoomService:
             if coming is not None and coming.starts_at - now <= EARLY_OPEN_WINDOW:
                 occurrence = coming
         host = await self._store.staff_by_id(room.host_id)
+        members = set(room.member_ids)
+        self._names.update(
+            {c.id: c.display_name for c in await self._store.list_clients() if c.id in members}
+        )
         live = LiveSession.open(
             session_id=str(uuid.uuid4()),
             room=room,
@@ -340,7 +364,7 @@ class RoomService:
         role = live.seats[subject_id].role
         had_side_call = live.side_call is not None
         visit = live.stand(subject_id, self.clock.now(), reason)
-        await self.rooms.visit_ended(visit)
+        self.record(self.rooms.visit_ended, visit)
         self._seated.pop(subject_id, None)
         self._maps.pop((live.id, subject_id), None)
         await self._set_busy(subject_id, role, False)
@@ -360,8 +384,8 @@ class RoomService:
     ) -> None:
         seated = {subject: seat.role for subject, seat in live.seats.items()}
         for visit in live.end(self.clock.now(), by, reason):
-            await self.rooms.visit_ended(visit)
-        await self.rooms.session_closed(live.record)
+            self.record(self.rooms.visit_ended, visit)
+        self.record(self.rooms.session_closed, live.record)
         self.live_by_room.pop(live.room.id, None)
         self._room_of_session.pop(live.id, None)
         for subject, role in seated.items():
@@ -451,12 +475,33 @@ class RoomService:
             self.hub.busy_clients.discard(subject_id)
         await self.hub.refresh_presence(subject_id)
 
+    def record(self, write: Callable[[T], Awaitable[None]], value: T) -> None:
+        """Queue a store write; writes happen one at a time, in the order they were made."""
+        self._writes.put_nowait(lambda: write(value))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_all())
+
+    async def flush(self) -> None:
+        """Wait until every queued store write is done (shutdown, tests, reports)."""
+        await self._writes.join()
+
+    async def _write_all(self) -> None:
+        while not self._writes.empty():
+            write = self._writes.get_nowait()
+            try:
+                await write()
+            except Exception:
+                log.exception("writing room attendance failed")
+            finally:
+                self._writes.task_done()
+
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def cancel_tasks(self) -> None:
+        await self.flush()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable
 
 from care_sessions.auth import AuthService
 from care_sessions.errors import AuthenticationFailed, CareSessionError
 from care_sessions.identity import Principal, Role
 from care_sessions.ports import CareStore
+from signaling.bus import BusUnavailable
 from signaling.calls import CallService
 from signaling.connection import CloseCode, Connection, MessageSink
 from signaling.dispatch import Dispatcher
@@ -27,6 +29,9 @@ from signaling.protocol import (
 )
 
 log = logging.getLogger(__name__)
+# A resume token outlives its socket for as long as any call could wait for it; it cannot be
+# shortened when the socket closes, because an instance killed with -9 runs no close hook.
+RESUME_TTL_S = 24 * 3600.0
 _SOCKET_ROLES = frozenset({Role.TABLET, Role.NURSE, Role.HOST, Role.ADMIN})
 
 
@@ -116,6 +121,7 @@ class SignalingSession:
                 auto_answer=client.settings.auto_answer,
                 auto_answer_after_s=client.settings.auto_answer_after_s,
             )
+        resumed = await self._resumed(hello.resume_token, principal.subject_id)
         conn = Connection(principal, self._sink)
         await conn.send(
             Welcome(
@@ -127,6 +133,8 @@ class SignalingSession:
                 heartbeat_s=self._heartbeat_s,
                 settings=settings,
                 ice_servers=self._ice_servers(principal.subject_id),
+                resume_token=await self._resume_token(principal.subject_id),
+                resumed=resumed,
             )
         )
         self.connection = conn
@@ -134,6 +142,23 @@ class SignalingSession:
         if principal.is_staff:
             await conn.send(await self._help.queue_message())
         await self._calls.connection_resumed(principal)
+
+    async def _resumed(self, token: str | None, subject_id: str) -> bool:
+        """A valid token from this subject's previous socket (issued by any instance)."""
+        if token is None:
+            return False
+        try:
+            return await self._hub.bus.take_resume(token) == subject_id
+        except BusUnavailable:
+            return False
+
+    async def _resume_token(self, subject_id: str) -> str | None:
+        token = secrets.token_urlsafe(24)
+        try:
+            await self._hub.bus.put_resume(token, subject_id, RESUME_TTL_S)
+        except BusUnavailable:
+            return None
+        return token
 
     async def _error(self, code: str, message: str, ref: str | None) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):

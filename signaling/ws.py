@@ -84,8 +84,13 @@ class SignalingEndpoint:
         self._message_burst = message_burst
         self._admission = Admission(max_connections_per_address, flood_penalty_s)
         self._closing: set[asyncio.Future[bool]] = set()
+        # Set when the instance drains (SIGTERM): new sockets must go to another instance.
+        self.draining = False
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        if self.draining:
+            # 503 makes a load balancer (and our headless clients) try the next instance.
+            raise web.HTTPServiceUnavailable(text="this instance is shutting down")
         if not _same_origin(request):
             # Browsers send the staff cookie with cross-origin upgrades from same-site pages;
             # only our own pages may open a staff socket. Headless clients send no Origin.

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ from signaling.protocol import (
     HelpRequestMsg,
     MediaAnswer,
     MediaOffer,
+    MediaRestart,
     ServerMessage,
 )
 from tablet_client.meal_client import RoomSeat
@@ -60,7 +61,7 @@ class HeadlessTablet:
 
     def __init__(
         self,
-        server_url: str,
+        server_url: str | Sequence[str],
         token: str,
         *,
         video_factory: Callable[[], VideoSource] | None = None,
@@ -71,8 +72,14 @@ class HeadlessTablet:
         reminders: Literal["confirm", "ignore"] = "ignore",
         glucose_mmol_l: float = 6.0,
         join_rooms: bool | None = None,
+        room_audio: bool = True,
     ) -> None:
-        self._server_url = server_url.rstrip("/")
+        # Several URLs: the instances of one deployment; a lost socket reconnects to the next.
+        urls = [server_url] if isinstance(server_url, str) else list(server_url)
+        self._server_urls = [url.rstrip("/") for url in urls]
+        self._server_url = self._server_urls[0]
+        self._resume_token: str | None = None
+        self.media_restarts = 0
         self._token = token
         self._source_id = source_id
         self._video_factory: Callable[[], VideoSource] = video_factory or (
@@ -107,6 +114,7 @@ class HeadlessTablet:
             ice_servers=lambda: self._ice,
             video_factory=self._video_factory,
             auto_join=join_rooms,
+            audio=room_audio,
         )
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -126,9 +134,20 @@ class HeadlessTablet:
             return str(body["token"])
 
     async def start(self) -> None:
-        """Connect once (raising if that fails), then keep reconnecting in the background."""
-        await self._connect()
+        """Connect once (raising if no server answers), then keep reconnecting in the background."""
+        for attempt in range(len(self._server_urls)):
+            try:
+                await self._connect()
+                break
+            except (TimeoutError, OSError, aiohttp.ClientError, SignalingClosed):
+                if attempt == len(self._server_urls) - 1:
+                    raise
+                self._next_server()
         self._runner = asyncio.create_task(self._stay_connected())
+
+    def _next_server(self) -> None:
+        index = self._server_urls.index(self._server_url)
+        self._server_url = self._server_urls[(index + 1) % len(self._server_urls)]
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -145,9 +164,14 @@ class HeadlessTablet:
     async def _connect(self) -> None:
         ws_url = self._server_url.replace("http", "ws", 1) + "/ws"
         self.signal = SignalingClient(
-            ws_url, token=self._token, http=self._http, agent="hoiva-tablet/0.1"
+            ws_url,
+            token=self._token,
+            http=self._http,
+            agent="hoiva-tablet/0.1",
+            resume_token=self._resume_token,
         )
         welcome = await self.signal.connect(self._on_message)
+        self._resume_token = welcome.resume_token
         self._ice = [
             IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
             for s in welcome.ice_servers
@@ -169,6 +193,9 @@ class HeadlessTablet:
                 await self._close_call()
                 return
             await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            if self.signal.close_code != 4000:
+                # Its server may be gone (or draining): any instance of the deployment will do.
+                self._next_server()
             try:
                 await self._connect()
                 backoff = 1.0
@@ -239,6 +266,8 @@ class HeadlessTablet:
                 await self.signal.send(MediaAnswer(call_id=call_id, sdp=answer))
             case CallAccepted():
                 self.in_call.set()
+            case MediaRestart(call_id=call_id) if call_id == self.call_id:
+                await self._restart_media(call_id)
             case CallEnded(call_id=call_id, reason=reason):
                 self.log.ended[call_id] = reason
                 if call_id == self.call_id:
@@ -256,6 +285,17 @@ class HeadlessTablet:
                 self.reminder_changed.set()
             case _:
                 pass
+
+    async def _restart_media(self, call_id: str) -> None:
+        """The call's media moved to another server: a fresh peer connection offers there."""
+        self.media_restarts += 1
+        old, self.peer = self.peer, ClientPeer(ice_servers=self._ice, video=self._video_factory())
+        if old is not None:
+            self.last_peer = old
+            await old.close()
+        sdp = await self.peer.create_offer()
+        assert self.signal is not None
+        await self.signal.send(MediaOffer(call_id=call_id, sdp=sdp))
 
     def _later(self, delay: float, coro: Coroutine[Any, Any, None]) -> None:
         async def run() -> None:

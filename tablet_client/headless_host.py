@@ -33,6 +33,7 @@ class HeadlessHost(HeadlessNurse):
         *,
         source_id: int = 100,
         video_factory: Callable[[], VideoSource] | None = None,
+        audio: bool = True,
     ) -> None:
         super().__init__(server_url, username, password, source_id=source_id)
         self.meal = RoomSeat(
@@ -40,6 +41,7 @@ class HeadlessHost(HeadlessNurse):
             ice_servers=lambda: self._ice,
             video_factory=video_factory or (lambda: SyntheticVideoTrack(source_id=source_id)),
             auto_join=False,
+            audio=audio,
         )
 
     async def stop(self) -> None:

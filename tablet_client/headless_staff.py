@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -12,7 +15,7 @@ import aiohttp
 from media.client_peer import ClientPeer
 from media.ice import IceServerConfig
 from media.synthetic import SyntheticVideoTrack
-from signaling.client import SignalingClient
+from signaling.client import SignalingClient, SignalingClosed
 from signaling.protocol import (
     CallAccepted,
     CallEnd,
@@ -24,6 +27,7 @@ from signaling.protocol import (
     HelpTake,
     MediaAnswer,
     MediaOffer,
+    MediaRestart,
     PresenceSnapshot,
     PresenceUpdate,
     ServerMessage,
@@ -47,9 +51,24 @@ class HeadlessNurse:
     """Logs in with a password, holds the dashboard's socket, and calls clients."""
 
     def __init__(
-        self, server_url: str, username: str, password: str, *, source_id: int = 100
+        self,
+        server_url: str | Sequence[str],
+        username: str,
+        password: str,
+        *,
+        source_id: int = 100,
+        reconnect: bool = False,
     ) -> None:
-        self._server_url = server_url.rstrip("/")
+        # Several URLs: the instances of one deployment. With reconnect, a lost socket comes
+        # back on the next one (the session cookie is valid on every instance).
+        urls = [server_url] if isinstance(server_url, str) else list(server_url)
+        self._server_urls = [url.rstrip("/") for url in urls]
+        self._server_url = self._server_urls[0]
+        self._reconnect = reconnect
+        self._resume_token: str | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        self.media_restarts = 0
         self._username = username
         self._password = password
         self._source_id = source_id
@@ -78,15 +97,49 @@ class HeadlessNurse:
 
     async def start(self) -> None:
         await self.login()
+        await self._connect()
+        if self._reconnect:
+            self._runner = asyncio.create_task(self._stay_connected())
+
+    async def _connect(self) -> None:
         ws_url = self._server_url.replace("http", "ws", 1) + "/ws"
-        self.signal = SignalingClient(ws_url, http=self._http, agent="hoiva-nurse-headless/0.1")
+        self.signal = SignalingClient(
+            ws_url,
+            http=self._http,
+            agent="hoiva-nurse-headless/0.1",
+            resume_token=self._resume_token,
+        )
         welcome = await self.signal.connect(self._on_message)
+        self._resume_token = welcome.resume_token
         self._ice = [
             IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
             for s in welcome.ice_servers
         ]
+        self.connected.set()
+
+    async def _stay_connected(self) -> None:
+        """Like the dashboard: after a lost socket, back off and try the next instance."""
+        backoff = 1.0
+        while True:
+            assert self.signal is not None
+            await self.signal.closed.wait()
+            self.connected.clear()
+            if self.signal.close_code == 4001:
+                return
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            index = self._server_urls.index(self._server_url)
+            self._server_url = self._server_urls[(index + 1) % len(self._server_urls)]
+            try:
+                await self._connect()
+                backoff = 1.0
+            except (TimeoutError, OSError, aiohttp.ClientError, SignalingClosed):
+                backoff = min(backoff * 2, 30.0)
 
     async def stop(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
         if self.peer is not None:
             await self.peer.close()
         if self.signal is not None:
@@ -127,6 +180,19 @@ class HeadlessNurse:
         self.call_id = call_id
         await self.signal.send(MediaOffer(call_id=call_id, sdp=await offer_task))
 
+    async def _restart_media(self, call_id: str) -> None:
+        """The call's media moved to another server: a fresh peer connection offers there."""
+        self.media_restarts += 1
+        old = self.peer
+        self.peer = ClientPeer(
+            ice_servers=self._ice, video=SyntheticVideoTrack(source_id=self._source_id)
+        )
+        if old is not None:
+            await old.close()
+        sdp = await self.peer.create_offer()
+        assert self.signal is not None
+        await self.signal.send(MediaOffer(call_id=call_id, sdp=sdp))
+
     async def _on_message(self, message: ServerMessage) -> None:
         match message:
             case CallRinging(call_id=call_id):
@@ -140,6 +206,8 @@ class HeadlessNurse:
                 await self.signal.send(MediaAnswer(call_id=call_id, sdp=answer))
             case CallAccepted():
                 self.accepted.set()
+            case MediaRestart(call_id=call_id) if call_id == self.call_id:
+                await self._restart_media(call_id)
             case CallEnded(call_id=call_id, reason=reason):
                 self.view.ended[call_id] = reason
                 if self._ringing is not None and not self._ringing.done():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,7 @@ class RoomSeat:
         ice_servers: Callable[[], list[IceServerConfig]],
         video_factory: Callable[[], VideoSource],
         auto_join: bool | None = None,
+        audio: bool = True,
     ) -> None:
         self._signal = signal
         self._ice_servers = ice_servers
@@ -75,6 +77,7 @@ class RoomSeat:
         # None: follow room.starting's auto_join_after_s (the client's setting); True/False
         # override it (tests, kiosk boards configured locally).
         self._auto_join = auto_join
+        self._audio = audio
         self.log = RoomLog()
         self.room_id: str | None = None
         self.session_id: str | None = None
@@ -96,13 +99,26 @@ class RoomSeat:
             await signal.send(RoomSync())
 
     async def join(self, room_id: str) -> None:
-        """Press Join: the media offer follows when room.state names the session."""
+        """Press Join, and connect media in the same breath.
+
+        When room.starting named the session, the offer follows the join at once (the
+        server handles a socket's messages in order, so the seat exists when the offer
+        arrives): a late joiner's first frame should take well under a second. Otherwise
+        (a host opening the room) the offer waits for room.state.
+        """
         signal = self._signal()
         assert signal is not None
         self.room_id = room_id
-        self.session_id = None
-        self.joined_at = asyncio.get_running_loop().time()
+        self.joined_at = time.monotonic()
+        starting = self.log.starting.get(room_id)
+        self.session_id = starting.session_id if starting is not None else None
+        if self.session_id is None:
+            await signal.send(RoomJoin(room_id=room_id))
+            return
+        self.peer = self._new_peer()
+        offer = asyncio.get_running_loop().create_task(self.peer.create_offer())
         await signal.send(RoomJoin(room_id=room_id))
+        await signal.send(MediaOffer(call_id=self.session_id, sdp=await offer))
 
     async def leave(self) -> None:
         signal = self._signal()
@@ -115,6 +131,9 @@ class RoomSeat:
         self.session_id = None
         for task in list(self._pending):
             task.cancel()
+        await self._drop_peer()
+
+    async def _drop_peer(self) -> None:
         if self.peer is not None:
             peer, self.peer = self.peer, None
             self.last_peer = peer
@@ -133,7 +152,8 @@ class RoomSeat:
                     self._later(delay, self._auto(room_id))
             case RoomState(room_id=room_id) if room_id == self.room_id:
                 log_.state = message
-                if self.session_id is None:
+                if self.peer is None or self.session_id != message.session_id:
+                    await self._drop_peer()
                     self.session_id = message.session_id
                     await self._connect_media()
             case RoomMediaMap(session_id=session_id) if session_id == self.session_id:
@@ -177,9 +197,14 @@ class RoomSeat:
     async def _connect_media(self) -> None:
         signal = self._signal()
         assert signal is not None and self.session_id is not None
-        self.peer = ClientPeer(ice_servers=self._ice_servers(), video=self._video_factory())
+        self.peer = self._new_peer()
         offer = await self.peer.create_offer()
         await signal.send(MediaOffer(call_id=self.session_id, sdp=offer))
+
+    def _new_peer(self) -> ClientPeer:
+        return ClientPeer(
+            ice_servers=self._ice_servers(), video=self._video_factory(), audio=self._audio
+        )
 
     def _later(self, delay: float, coro: Coroutine[Any, Any, None]) -> None:
         async def run() -> None:

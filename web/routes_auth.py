@@ -28,7 +28,8 @@ def home_for(role: Role) -> str:
         return "/admin"
     if role is Role.TABLET:
         return "/tablet"
-    # Hosts of shared-meal rooms have no page of their own yet.
+    if role is Role.HOST:
+        return "/rooms"  # hosts run meal and exercise rooms; the nurses' dashboard is not theirs
     return "/dashboard"
 
 

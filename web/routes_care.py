@@ -11,6 +11,7 @@ from care_sessions.records import SessionRecord
 from web import state
 from web.presenters import roster_entry, session_json, session_row
 from web.responses import render
+from web.routes_recordings import recordings_by_session
 
 RECENT_SESSIONS = 100
 
@@ -38,6 +39,9 @@ async def _logged_sessions(request: web.Request) -> list[SessionRecord]:
 async def sessions_page(request: web.Request) -> web.StreamResponse:
     records = await _logged_sessions(request)
     rows = [session_row(record) for record in records]
+    recordings = await recordings_by_session(request, [r.id for r in records])
+    for row in rows:
+        row["recordings"] = recordings.get(row["id"], [])
     return render(request, "sessions.html", {"page": "sessions", "rows": rows})
 
 

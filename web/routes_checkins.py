@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from care_sessions.access_log import AccessAction, DataKind, Purpose
 from care_sessions.care_plans import (
     KIND_SPECS,
     LABEL_MAX,
@@ -66,20 +67,39 @@ def checkin_service(request: web.Request) -> CheckinService:
     return service
 
 
+async def log_access(
+    request: web.Request,
+    client_ids: list[str] | str,
+    action: AccessAction,
+    data: DataKind,
+    purpose: Purpose = Purpose.CARE,
+) -> None:
+    """Every read or change of a client's care data goes into the client's access log."""
+    await state.services(request).access_log.record(
+        state.principal(request), client_ids, action, data, purpose, request.path
+    )
+
+
 def _json(value: object) -> web.Response:
     return web.Response(body=msgspec.json.encode(value), content_type="application/json")
 
 
 async def api_checkins_today(request: web.Request) -> web.StreamResponse:
-    return _json(await checkin_service(request).day_list())
+    entries = await checkin_service(request).day_list()
+    await log_access(request, [e.client_id for e in entries], AccessAction.READ, DataKind.OUTCOMES)
+    return _json(entries)
 
 
 async def api_escalations(request: web.Request) -> web.StreamResponse:
-    return _json((await checkin_service(request).escalation_queue()).escalations)
+    tasks = (await checkin_service(request).escalation_queue()).escalations
+    await log_access(request, [t.client_id for t in tasks], AccessAction.READ, DataKind.OUTCOMES)
+    return _json(tasks)
 
 
 async def api_attention(request: web.Request) -> web.StreamResponse:
-    return _json((await checkin_service(request).attention_list()).flags)
+    flags = (await checkin_service(request).attention_list()).flags
+    await log_access(request, [f.client_id for f in flags], AccessAction.READ, DataKind.OUTCOMES)
+    return _json(flags)
 
 
 # ---- care plans --------------------------------------------------------------------------
@@ -137,7 +157,9 @@ def _item_view(item: PlanItem) -> dict[str, Any]:
 
 
 async def care_plan_page(request: web.Request) -> web.StreamResponse:
-    return await _plan_page(request, await _client(request))
+    client = await _client(request)
+    await log_access(request, client.id, AccessAction.READ, DataKind.CARE_PLAN)
+    return await _plan_page(request, client)
 
 
 async def care_plan_add(request: web.Request) -> web.StreamResponse:
@@ -191,6 +213,7 @@ async def care_plan_add(request: web.Request) -> web.StreamResponse:
         return await _plan_page(request, client, status=400, errors=exc.errors, values=values)
     service = checkin_service(request)
     await service.store.add_plan_item(item)
+    await log_access(request, client.id, AccessAction.CHANGE, DataKind.CARE_PLAN)
     await service.plan_changed(client.id)
     raise web.HTTPSeeOther(f"/clients/{client.id}/plan?notice=item_added")
 
@@ -203,6 +226,7 @@ async def care_plan_end(request: web.Request) -> web.StreamResponse:
         raise NotFound("There is no such check-in on this client's plan.")
     who = state.principal(request).subject_id
     await service.store.end_plan_item(item.id, state.services(request).clock.now(), who)
+    await log_access(request, client.id, AccessAction.CHANGE, DataKind.CARE_PLAN)
     await service.plan_changed(client.id)
     raise web.HTTPSeeOther(f"/clients/{client.id}/plan?notice=item_ended")
 
@@ -223,4 +247,5 @@ async def care_profile_save(request: web.Request) -> web.StreamResponse:
     if form.errors:
         return await _plan_page(request, client, status=400, errors=form.errors)
     await checkin_service(request).store.set_care_profile(CareProfile(client.id, team, km))
+    await log_access(request, client.id, AccessAction.CHANGE, DataKind.PROFILE)
     raise web.HTTPSeeOther(f"/clients/{client.id}/plan?notice=profile_saved")

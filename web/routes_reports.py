@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from care_sessions.access_log import AccessAction, DataKind, Purpose
 from care_sessions.errors import InvalidInput
 from care_sessions.reports import (
     CLIENT_COLUMNS,
@@ -28,7 +29,7 @@ from care_sessions.reports import (
 from care_sessions.schedule import local_day
 from web import state
 from web.responses import render
-from web.routes_checkins import checkin_service
+from web.routes_checkins import checkin_service, log_access
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TEAM_MAX = 60
@@ -81,8 +82,12 @@ def _month_end(day: date) -> date:
     return following - timedelta(days=1)
 
 
-async def _report(request: web.Request) -> Report:
-    return await build_report(checkin_service(request).store, report_request(request))
+async def _report(request: web.Request, action: AccessAction = AccessAction.READ) -> Report:
+    report = await build_report(checkin_service(request).store, report_request(request))
+    # Per-client rows are personal data: whoever sees them is in each client's access log.
+    clients = [row.client_id for row in report.clients]
+    await log_access(request, clients, action, DataKind.REPORT, Purpose.REPORTING)
+    return report
 
 
 async def _context(request: web.Request, report: Report) -> dict[str, Any]:
@@ -146,7 +151,7 @@ async def reports_export(request: web.Request) -> web.StreamResponse:
     by = request.query.get("by", "client")
     if by not in CSV_BY:
         raise InvalidInput("by is client, week or total")
-    report = await _report(request)
+    report = await _report(request, AccessAction.EXPORT)
     name = f"hoiva-report-{report.request.start}-{report.request.end}"
     if export == "json":
         response = web.json_response(report_as_dict(report))

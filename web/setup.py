@@ -15,8 +15,11 @@ from web import (
     routes_auth,
     routes_care,
     routes_checkins,
+    routes_metrics,
     routes_privacy,
+    routes_recordings,
     routes_reports,
+    routes_rooms,
     routes_tablet,
     state,
 )
@@ -93,12 +96,26 @@ def add_routes(router: web.UrlDispatcher) -> None:
         name="admin.device_revoke",
     )
 
+    router.add_get("/rooms", routes_rooms.rooms_page, name="rooms")
+    router.add_post("/rooms", routes_rooms.room_create, name="rooms.create")
+    router.add_post("/rooms/" + _ID % "room_id", routes_rooms.room_update, name="rooms.update")
+    router.add_get(
+        "/rooms/" + _ID % "room_id" + "/console", routes_rooms.console_page, name="rooms.console"
+    )
+    router.add_get(
+        "/api/rooms/" + _ID % "room_id" + "/attendance",
+        routes_rooms.api_attendance,
+        name="api.room_attendance",
+    )
+
     router.add_get("/tablet", routes_tablet.tablet_page, name="tablet")
     router.add_post("/api/tablet/pair", routes_tablet.tablet_pair, name="api.tablet_pair")
     router.add_get("/api/tablet/me", routes_tablet.tablet_me, name="api.tablet_me")
     routes_privacy.add_routes(router, _ID)
     routes_checkins.add_routes(router, _ID)
     routes_reports.add_routes(router)
+    routes_metrics.add_routes(router)
+    routes_recordings.add_routes(router, _ID)
 
     # The kiosk's own assets stay in tablet_client/; the longer prefix wins in aiohttp's
     # router, so /static/tablet/* never reaches web/static.

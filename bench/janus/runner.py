@@ -68,6 +68,19 @@ def find_janus() -> JanusInstall | None:
     return None
 
 
+def child_command(command: list[str], cpu: int | None) -> list[str]:
+    """`command` pinned to `cpu` (taskset) and ended with its parent (setpriv --pdeathsig).
+
+    Both tools exec the command in place, so the pid we get is the command's own; the death
+    signal covers the case where the benchmark is killed before its cleanup can run.
+    """
+    if shutil.which("setpriv"):
+        command = ["setpriv", "--pdeathsig", "TERM", "--", *command]
+    if cpu is not None and shutil.which("taskset"):
+        command = ["taskset", "-c", str(cpu), *command]
+    return command
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -153,16 +166,17 @@ async def start_janus(install: JanusInstall, *, cpu: int | None = None) -> Janus
         shim = build_shim(workdir)
         http_port = free_port()
         config = write_config(workdir, install, http_port)
-        command = [
-            install.binary,
-            f"--configs-folder={config.parent}",
-            f"--config={config}",
-            f"--log-file={workdir / 'janus.log'}",
-            "--disable-stdout",
-            "--disable-colors",
-        ]
-        if cpu is not None and shutil.which("taskset"):
-            command = ["taskset", "-c", str(cpu), *command]
+        command = child_command(
+            [
+                install.binary,
+                f"--configs-folder={config.parent}",
+                f"--config={config}",
+                f"--log-file={workdir / 'janus.log'}",
+                "--disable-stdout",
+                "--disable-colors",
+            ],
+            cpu,
+        )
         process = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.DEVNULL,

@@ -17,7 +17,7 @@ from care_sessions.checkins import CheckinStatus
 from care_sessions.identity import Client
 from care_sessions.records import EndReason
 from care_sessions.reports import (
-    MEAL_ROOM_KINDS,
+    MEAL_ROOM_KIND,
     VIRTUAL_VISIT_KINDS,
     ClientRow,
     ReportRequest,
@@ -25,6 +25,7 @@ from care_sessions.reports import (
     WeekRow,
 )
 from hoiva.store import care_tables as ct
+from hoiva.store import room_store as rooms
 from hoiva.store import tables as t
 
 Expr = sa.ColumnElement[Any]
@@ -219,20 +220,23 @@ class SqlReportQueries:
         )
 
     async def _meal_room_attendance(self, conn: AsyncConnection, request: ReportRequest) -> int:
-        """Clients' places taken in shared-meal rooms (0 until the rooms record sessions)."""
-        s = t.care_session
-        p = t.session_participant
-        query = (
-            sa.select(sa.func.count())
-            .select_from(p.join(s, s.c.id == p.c.session_id))
+        """Clients' places at shared meals: one per client per meal, however often they
+        dropped and rejoined (rooms.room_visit keeps each stay)."""
+        v, rs, mr = rooms.room_visit, rooms.room_session, rooms.meal_room
+        attended = (
+            sa.select(v.c.session_id, v.c.subject_id)
+            .select_from(v.join(rs, rs.c.id == v.c.session_id).join(mr, mr.c.id == rs.c.room_id))
             .where(
-                s.c.kind.in_(MEAL_ROOM_KINDS),
-                p.c.kind == "client",
-                s.c.ring_at >= request.lo,
-                s.c.ring_at < request.hi,
-                *self._scope(request, p.c.subject_id),
+                mr.c.kind == MEAL_ROOM_KIND,
+                v.c.role == "client",
+                rs.c.opened_at >= request.lo,
+                rs.c.opened_at < request.hi,
+                *self._scope(request, v.c.subject_id),
             )
+            .group_by(v.c.session_id, v.c.subject_id)
+            .subquery("attended")
         )
+        query = sa.select(sa.func.count()).select_from(attended)
         return int((await conn.execute(query)).scalar_one())
 
     async def report_by_client(self, request: ReportRequest) -> list[ClientRow]:

@@ -394,6 +394,7 @@ def _session_values(record: SessionRecord) -> dict[str, Any]:
         "media_at": record.media_at,
         "end_at": record.end_at,
         "end_reason": record.end_reason.value if record.end_reason else None,
+        "interruptions": record.interruptions,
     }
 
 
@@ -410,6 +411,7 @@ def _session(row: Any, participants: list[SessionParticipant]) -> SessionRecord:
         end_at=row.end_at,
         ended_by=row.ended_by,
         end_reason=EndReason(row.end_reason) if row.end_reason else None,
+        interruptions=row.interruptions,
     )
 
 

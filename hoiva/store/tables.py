@@ -110,6 +110,8 @@ care_session = sa.Table(
     sa.Column("media_at", UtcDateTime, nullable=True),
     sa.Column("end_at", UtcDateTime, nullable=True),
     sa.Column("end_reason", sa.String(16), nullable=True),
+    # Times a survivor carried the call on after its media server died (migration 0030).
+    sa.Column("interruptions", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_care_session_client_ring", "client_id", "ring_at"),
     sa.Index("ix_care_session_ring_at", "ring_at"),
 )

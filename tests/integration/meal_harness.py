@@ -73,8 +73,14 @@ class MealTable:
         capacity: int = 12,
         schedule: RoomSchedule | None = None,
         members: int | None = None,
+        audio: bool = True,
+        audio_homes: int | None = None,
     ) -> MealTable:
-        """A host and `homes` member tablets (connected, not yet seated), and their room."""
+        """A host and `homes` member tablets (connected, not yet seated), and their room.
+
+        `audio_homes`: only the first so many homes send audio (every receiver decodes every
+        audio stream it gets; a whole table's worth is too much for one 2-core process).
+        """
         host_user = await server.add_staff("hannu", Role.HOST, HOST_PASSWORD)
         clients = [await server.add_client(f"Diner{i}") for i in range(members or homes)]
         room = MealRoom(
@@ -93,21 +99,29 @@ class MealTable:
             HOST_PASSWORD,
             source_id=HOST_SOURCE,
             video_factory=synthetic(HOST_SOURCE),
+            audio=audio,
         )
         await host.start()
         table = cls(server, host, room)
         for index, client in enumerate(clients[:homes]):
-            await table.add_diner(client, index + 1)
+            sends_audio = audio and (audio_homes is None or index < audio_homes)
+            await table.add_diner(client, index + 1, audio=sends_audio)
         return table
 
     async def add_diner(
-        self, client: Client, source_id: int, *, join_rooms: bool | None = True
+        self,
+        client: Client,
+        source_id: int,
+        *,
+        join_rooms: bool | None = True,
+        audio: bool = True,
     ) -> Diner:
         tablet = HeadlessTablet(
             self.server.url,
             await self.server.enrol_tablet(client),
             video_factory=synthetic(source_id),
             join_rooms=join_rooms,
+            room_audio=audio,
         )
         await tablet.start()
         diner = Diner(client, tablet, source_id)
@@ -128,8 +142,10 @@ class MealTable:
         """Host joins (opening the room); the tablets join by themselves; media flows."""
         await self.host.join_room(self.room.id)
         await wait_until(
-            lambda: all(d.seat.peer is not None for d in self.diners)
-            and self.host.meal.peer is not None,
+            lambda: (
+                all(d.seat.peer is not None for d in self.diners)
+                and self.host.meal.peer is not None
+            ),
             timeout,
             "everyone seated with a peer",
         )
@@ -181,4 +197,6 @@ def audio_from(seat: RoomSeat, peer: ClientPeer, publisher_id: str) -> int:
 
 
 def lunch_schedule() -> RoomSchedule:
-    return RoomSchedule(weekdays=frozenset(range(7)), start=wall_time(11, 30), end=wall_time(12, 15))
+    return RoomSchedule(
+        weekdays=frozenset(range(7)), start=wall_time(11, 30), end=wall_time(12, 15)
+    )

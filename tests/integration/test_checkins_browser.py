@@ -154,6 +154,19 @@ async def test_dashboard_tasks_flags_and_outcome_form(care: CareServer, browser:
         )
         flag_item = page.locator(f'li.flag-item[data-flag-id="{flag.id}"]')
         await expect(flag_item).to_contain_text("3 check-ins at 18:00 missed in the last 14 days")
+        # The nurse knows why: dismissed with a note (before the next review clears it).
+        await flag_item.get_by_label("Dismiss flag for Eino T.: note").fill(
+            "evening nurse visit moved to 19:00"
+        )
+        await flag_item.get_by_role("button", name="Dismiss flag for Eino T.").click()
+        await expect(page.locator("li.flag-item")).to_have_count(0)
+        stored = await care.service.store.flag(flag.id)
+        assert stored is not None
+        assert (stored.action, stored.note, stored.resolved_by) == (
+            FlagAction.DISMISSED,
+            "evening nurse visit moved to 19:00",
+            server.nurses[0].id,
+        )
         day_item = page.locator(f'li.day-item[data-checkin-id="{checkin_id}"]')
         await expect(day_item).to_have_attribute("data-status", "scheduled")
 
@@ -181,18 +194,6 @@ async def test_dashboard_tasks_flags_and_outcome_form(care: CareServer, browser:
         await expect(page.locator("li.task-item")).to_have_count(0)
         await expect(day_item).to_have_attribute("data-status", "done")
 
-        await flag_item.get_by_label("Dismiss flag for Eino T.: note").fill(
-            "evening nurse visit moved to 19:00"
-        )
-        await flag_item.get_by_role("button", name="Dismiss flag for Eino T.").click()
-        await expect(page.locator("li.flag-item")).to_have_count(0)
-        stored = await care.service.store.flag(flag.id)
-        assert stored is not None
-        assert (stored.action, stored.note, stored.resolved_by) == (
-            FlagAction.DISMISSED,
-            "evening nurse visit moved to 19:00",
-            server.nurses[0].id,
-        )
         final = await care.service.store.outcome(checkin_id)
         assert final is not None and final.recorded_role == "nurse"
         await page.get_by_role("button", name="End call").click()

@@ -76,9 +76,10 @@ async def test_one_participant_dropping_out_disturbs_nobody_else(server: Running
         assert live is not None
         await wait_until(lambda: gone.client.id not in live.seats, 10, "the drop-out noticed")
 
-        before = {id(p): frames_by_source(p) for p in [table.host.meal.peer, *(d.peer for d in rest)]}
+        staying = [table.host.meal.peer, *(d.peer for d in rest)]
+        before = {id(p): frames_by_source(p) for p in staying if p is not None}
         await asyncio.sleep(2.0)
-        for peer in [table.host.meal.peer, *(d.peer for d in rest)]:
+        for peer in staying:
             assert peer is not None
             now = frames_by_source(peer)
             for source in {HOST_SOURCE, *(d.source_id for d in rest)} - {_own(table, peer)}:
@@ -86,6 +87,7 @@ async def test_one_participant_dropping_out_disturbs_nobody_else(server: Running
                 assert grew >= 10, f"source {source} stalled after the drop-out ({grew})"
             assert in_order_per_track(peer)
 
+        await rooms.flush()
         [session] = await rooms.rooms.room_sessions(table.room.id)
         visits = await rooms.rooms.visits([session.id])
         [dropped] = [v for v in visits if v.subject_id == gone.client.id]
@@ -99,19 +101,24 @@ async def test_one_participant_dropping_out_disturbs_nobody_else(server: Running
 
 async def test_late_joiner_decodes_a_first_frame_within_a_second(server: RunningServer) -> None:
     """A home that comes to the table when the meal is under way sees video within 1 s of
-    pressing Join (the publishers' encoders would not send a keyframe for minutes)."""
-    table = await MealTable.lay(server, 4, members=5)
+    pressing Join (the publishers' encoders would not send a keyframe for minutes).
+
+    Video only: aiortc decodes every received audio stream on a thread of its own, and two
+    dozen of them in this one process starve its event loop on two cores (measured 1.6-2.4 s
+    to first frame with audio, 0.3-0.7 s without); a real tablet decodes its own streams."""
+    table = await MealTable.lay(server, 4, members=5, audio=False)
     try:
         await table.seat_everyone()
         await asyncio.sleep(1.5)  # every publisher is well past its first keyframe
         late_client = server.clients[-1]
-        late = await table.add_diner(late_client, 9, join_rooms=False)
+        late = await table.add_diner(late_client, 9, join_rooms=False, audio=False)
         await wait_until(lambda: table.room.id in late.seat.log.starting, 5, "room.starting")
         pressed = time.monotonic()
         await late.seat.join(table.room.id)
         await wait_until(
-            lambda: late.seat.peer is not None
-            and late.seat.peer.stats.first_video_frame_at is not None,
+            lambda: (
+                late.seat.peer is not None and late.seat.peer.stats.first_video_frame_at is not None
+            ),
             5,
             "the late joiner's first frame",
         )
@@ -121,7 +128,8 @@ async def test_late_joiner_decodes_a_first_frame_within_a_second(server: Running
         # ...and soon everyone, and everyone sees the newcomer.
         await late.peer.wait_for_video_frames(5, 15, tracks=5)
         for peer in table.peers():
-            await wait_until(lambda p=peer: 9 in frames_by_source(p), 10, "newcomer seen")  # type: ignore[misc]
+            if peer is not late.peer:
+                await wait_until(lambda p=peer: 9 in frames_by_source(p), 10, "newcomer seen")  # type: ignore[misc]
     finally:
         await table.close()
 

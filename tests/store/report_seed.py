@@ -27,6 +27,7 @@ from care_sessions.identity import Client
 from care_sessions.records import EndReason, SessionKind, SessionParticipant, SessionRecord
 from care_sessions.schedule import expand_day
 from hoiva.store import care_tables as ct
+from hoiva.store import room_store as rooms
 from hoiva.store import tables as t
 from hoiva.store.checkin_store import SqlCheckinStore
 from hoiva.store.sql_store import SqlStore
@@ -221,7 +222,73 @@ async def seed_november(engine: AsyncEngine) -> Seeded:
                 _task(by_key[(eino.id, date(2026, 11, 16), 10)], _utc(11, 16, 8, 50), 90),
             ],
         )
+    await _meals(engine, aino, eino, helmi)
     return Seeded(aino, eino, helmi, toivo)
+
+
+async def _meals(engine: AsyncEngine, aino: Client, eino: Client, helmi: Client) -> None:
+    """Two lunches in November (Aino at both, dropping out and back once; Eino at one) and
+    one on 31 October (Helmi): attendance 3."""
+    host = str(uuid.uuid4())
+    meal, gym = str(uuid.uuid4()), str(uuid.uuid4())
+    lunch1, lunch2, october, workout = (str(uuid.uuid4()) for _ in range(4))
+    async with engine.begin() as conn:
+        await conn.execute(
+            t.staff_user.insert().values(
+                id=host,
+                username=f"host-{host[:8]}",
+                display_name="Hannu Host",
+                role="host",
+                password_hash="x",
+                active=True,
+                created_at=_utc(10, 1, 8),
+            )
+        )
+        await conn.execute(
+            rooms.meal_room.insert(),
+            [
+                _room(meal, host, "meal"),
+                _room(gym, host, "exercise"),
+            ],
+        )
+        await conn.execute(
+            rooms.room_session.insert(),
+            [
+                {"id": lunch1, "room_id": meal, "opened_at": _utc(11, 9, 9)},
+                {"id": lunch2, "room_id": meal, "opened_at": _utc(11, 23, 9)},
+                {"id": october, "room_id": meal, "opened_at": _utc(10, 31, 9)},
+                {"id": workout, "room_id": gym, "opened_at": _utc(11, 10, 9)},
+            ],
+        )
+        await conn.execute(
+            rooms.room_visit.insert(),
+            [
+                _visit(lunch1, host, _utc(11, 9, 9), "host"),
+                _visit(lunch1, aino.id, _utc(11, 9, 9, 1), "client"),
+                _visit(lunch1, aino.id, _utc(11, 9, 9, 20), "client"),
+                _visit(lunch1, eino.id, _utc(11, 9, 9, 2), "client"),
+                _visit(lunch2, aino.id, _utc(11, 23, 9, 1), "client"),
+                _visit(october, helmi.id, _utc(10, 31, 9, 1), "client"),
+                _visit(workout, eino.id, _utc(11, 10, 9, 1), "client"),
+            ],
+        )
+
+
+def _room(room_id: str, host: str, kind: str) -> dict[str, object]:
+    return {
+        "id": room_id,
+        "name": f"{kind} room",
+        "kind": kind,
+        "host_id": host,
+        "capacity": 8,
+        "timezone": "Europe/Helsinki",
+        "active": True,
+        "created_at": _utc(10, 1, 8),
+    }
+
+
+def _visit(session: str, who: str, joined: datetime, role: str) -> dict[str, object]:
+    return {"session_id": session, "subject_id": who, "joined_at": joined, "role": role}
 
 
 def _help(

@@ -51,7 +51,7 @@ async def test_month_totals(stores: Stores, seeded: Seeded) -> None:
         escalation_median_min=approx(60.0),
         help_calls=3,
         help_answer_median_s=approx(30.0),
-        meal_room_attendance=0,
+        meal_room_attendance=3,
         calls_placed=7,
         media_connected_pct=approx(80.0),
         media_failed=1,
@@ -70,6 +70,7 @@ async def test_team_filter(stores: Stores, seeded: Seeded) -> None:
     assert totals.adherence_pct == approx(50.0)
     assert (totals.help_calls, totals.help_answer_median_s) == (2, approx(30.0))
     assert totals.media_connected_pct == approx(75.0)
+    assert totals.meal_room_attendance == 3
 
 
 async def test_client_filter_and_empty_medians(stores: Stores, seeded: Seeded) -> None:
@@ -78,6 +79,7 @@ async def test_client_filter_and_empty_medians(stores: Stores, seeded: Seeded) -
     assert totals.adherence_pct == approx(100.0)
     assert (totals.help_calls, totals.help_answer_median_s) == (1, None)
     assert (totals.escalations, totals.escalation_median_min) == (0, None)
+    assert totals.meal_room_attendance == 0, "Helmi's only lunch was on 31 October"
     nobody = await stores.checkins.report_totals(_request(client_id=seeded.toivo.id))
     assert nobody == ReportTotals(), "Toivo's activity is all just outside the month"
 

@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from care_sessions.access_log import AccessQuery
 from hoiva.store.sql_store import SqlStore
 from tests.conftest import ADMIN_PASSWORD, NURSE_PASSWORD, RunningServer
 from tests.store.report_seed import Seeded, seed_november
@@ -33,7 +34,7 @@ async def test_json_feed_has_the_seeded_figures(server: RunningServer) -> None:
     assert totals["km_avoided"] == pytest.approx(62.0)
     # The configured default factor, 217 g/km (the seed report's 380 t / 1.75 million km).
     assert totals["co2_kg"] == pytest.approx(62 * 0.217)
-    assert totals["meal_room_attendance"] == 0
+    assert totals["meal_room_attendance"] == 3
     assert [c["name"] for c in report["clients"]] == ["Aino K.", "Eino V.", "Helmi M."]
     assert len(report["weeks"]) == 6
     async with StaffBrowser(server.url) as nurse:
@@ -41,6 +42,10 @@ async def test_json_feed_has_the_seeded_figures(server: RunningServer) -> None:
         one = await (await nurse.get(f"/api/reports?{NOVEMBER}&client={seeded.helmi.id}")).json()
         team = await (await nurse.get(f"/api/reports?{NOVEMBER}&team=Kallio")).json()
     assert one["totals"]["virtual_visits"] == 1
+    logged = await server.services.access_log.search(AccessQuery(client_id=seeded.helmi.id))
+    assert ("read", "report", "reporting") in {
+        (e.action.value, e.data.value, e.purpose.value) for e in logged
+    }
     assert team["totals"]["virtual_visits"] == 4
 
 

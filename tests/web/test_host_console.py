@@ -1,0 +1,129 @@
+"""The host console in Chromium: a real browser runs a meal of headless tablets through the
+forwarding SFU, including the server's renegotiation offers as homes arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from care_sessions.identity import Role
+from care_sessions.meal_rooms import MealRoom, RoomKind
+from tablet_client.headless import HeadlessTablet
+from tests.conftest import RunningServer
+from tests.integration.meal_harness import (
+    HOST_PASSWORD,
+    lunch_schedule,
+    rooms_of,
+    synthetic,
+    wait_until,
+)
+from tests.web.browser import DASHBOARD_VIEWPORT, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+HOMES = 4
+
+
+async def _playing_tiles(page: Page, frames: int) -> int:
+    tiles = await page.evaluate("() => window.hoivaConsole.tiles()")
+    return sum(1 for t in tiles if t["playing"] and t["framesDecoded"] >= frames)
+
+
+async def test_host_console_shows_every_home_playing(
+    server: RunningServer, browser: Browser
+) -> None:
+    """Four headless tablets at the table: the console shows four playing videos with names
+    and quality dots, the tablets decode the browser's camera, and the console's mute
+    reaches the tablet."""
+    host = await server.add_staff("hannu", Role.HOST, HOST_PASSWORD)
+    clients = [await server.add_client(f"Diner{i}") for i in range(HOMES)]
+    room = MealRoom(
+        id=str(uuid.uuid4()),
+        name="Lunch with the Kallio group",
+        kind=RoomKind.MEAL,
+        host_id=host.id,
+        member_ids=tuple(c.id for c in clients),
+        schedule=lunch_schedule(),
+    )
+    await rooms_of(server).save_room(room, new=True)
+    tablets = [
+        HeadlessTablet(
+            server.url,
+            await server.enrol_tablet(client),
+            video_factory=synthetic(index + 1),
+            join_rooms=True,
+        )
+        for index, client in enumerate(clients)
+    ]
+    for tablet in tablets:
+        await tablet.start()
+    context = await browser.new_context(viewport=DASHBOARD_VIEWPORT)
+    page = await context.new_page()
+    try:
+        await sign_in(page, server.url, "hannu", HOST_PASSWORD)
+        await expect(page).to_have_url(f"{server.url}/rooms")
+        await expect(page.get_by_role("heading", name=room.name)).to_be_visible()
+        started = time.monotonic()
+        await page.get_by_role("link", name=f"Open the console of {room.name}").click()
+        await expect(page.locator("#console")).to_have_attribute("data-state", "live")
+
+        live = rooms_of(server).live(room.id)
+        for _ in range(8):
+            mr = rooms_of(server).media_room(live)
+            print(round(time.monotonic() - started, 1), [(k[:4], int(v.video_bps), round(v.loss, 3), v.connected) for k, v in mr.publisher_stats().items()], [s.quality.value for s in live.seats.values()])
+            await asyncio.sleep(2)
+        await page.wait_for_function(
+            """async (n) => (await window.hoivaConsole.tiles())
+                 .filter((t) => t.playing && t.framesDecoded >= 20).length >= n""",
+            arg=HOMES,
+            polling=250,
+            timeout=45_000,
+        )
+        print(await page.evaluate("() => window.hoivaConsole.tiles()"))
+        await asyncio.sleep(1)
+        print(await page.evaluate("() => window.hoivaConsole.tiles()"))
+        assert await _playing_tiles(page, 20) == HOMES
+        print(f"console: {HOMES} tiles playing after {time.monotonic() - started:.1f} s")
+        for client in clients:
+            tile = page.locator(f'.tile[data-subject-id="{client.id}"]')
+            await expect(tile.locator(".tile-name")).to_have_text(client.display_name)
+            await expect(tile).to_have_attribute("data-quality", "good", timeout=15_000)
+        await expect(page.locator("#room-count")).to_have_text(str(HOMES))
+
+        # Every tablet decodes the browser's camera too (it carries no marks; count frames).
+        for tablet in tablets:
+            seat = tablet.meal
+            assert seat.peer is not None
+            host_mids = [m for m, t in seat.log.tracks.items() if t.publisher_id == host.id]
+            counts = seat.peer.stats.video_frames
+            await wait_until(
+                lambda m=host_mids, c=counts: sum(c.get(mid, 0) for mid in m) >= 10,  # type: ignore[misc]
+                15,
+                "the browser's camera on a tablet",
+            )
+        await screenshot(page, "host-console")
+
+        first = clients[0]
+        await page.get_by_role("button", name=f"Mute {first.display_name}").click()
+        tile = page.locator(f'.tile[data-subject-id="{first.id}"]')
+        await expect(tile).to_have_attribute("data-muted", "true")
+        await expect(
+            page.get_by_role("button", name=f"Unmute {first.display_name}")
+        ).to_be_visible()
+        seat = tablets[0].meal
+        await wait_until(
+            lambda: bool(getattr(seat.log.me(first.id), "muted", False)), 5, "tablet told"
+        )
+
+        await page.get_by_role("button", name=f"Spotlight {clients[1].display_name}").click()
+        await expect(page.locator(f'.tile[data-subject-id="{clients[1].id}"]')).to_have_attribute(
+            "data-spotlit", "true"
+        )
+    finally:
+        await context.close()
+        for tablet in tablets:
+            await tablet.stop()
