@@ -54,7 +54,14 @@ class _Clocks:
         self.packets = 0
 
 
-def _patch(clocks: _Clocks) -> list[tuple[type, str, Any]]:
+class _Meter:
+    """Patched into the measured places for the whole run; a phase swaps in fresh clocks."""
+
+    def __init__(self) -> None:
+        self.clocks = _Clocks()
+
+
+def _patch(meter: _Meter) -> list[tuple[type, str, Any]]:
     original_handle = ForwardingReceiver._handle_rtp_packet
     original_sink = AnalysisTap._on_packet
     original_work = AnalysisTap._decode_and_check
@@ -62,22 +69,22 @@ def _patch(clocks: _Clocks) -> list[tuple[type, str, Any]]:
     async def handle(self: ForwardingReceiver, packet: RtpPacket, arrival_time_ms: int) -> None:
         begin = time.thread_time()
         await original_handle(self, packet, arrival_time_ms)
-        clocks.forwarding += time.thread_time() - begin
-        clocks.packets += 1
+        meter.clocks.forwarding += time.thread_time() - begin
+        meter.clocks.packets += 1
 
     def sink(self: AnalysisTap, packet: RtpPacket) -> None:
         begin = time.thread_time()
         original_sink(self, packet)
-        clocks.sinks += time.thread_time() - begin
+        meter.clocks.sinks += time.thread_time() - begin
 
     def work(self: AnalysisTap, frame: EncodedFrame, analyse: bool) -> Observation | None:
         begin = time.thread_time()
         try:
             observation = original_work(self, frame, analyse)
         finally:
-            clocks.worker += time.thread_time() - begin
-        clocks.decoded += 1
-        clocks.analysed += observation is not None
+            meter.clocks.worker += time.thread_time() - begin
+        meter.clocks.decoded += 1
+        meter.clocks.analysed += observation is not None
         return observation
 
     ForwardingReceiver._handle_rtp_packet = handle  # type: ignore[method-assign]
@@ -90,15 +97,11 @@ def _patch(clocks: _Clocks) -> list[tuple[type, str, Any]]:
     ]
 
 
-async def _phase(seconds: float) -> tuple[_Clocks, float]:
-    clocks = _Clocks()
-    originals = _patch(clocks)
+async def _phase(meter: _Meter, seconds: float) -> tuple[_Clocks, float]:
+    clocks = meter.clocks = _Clocks()
     started = time.monotonic()
-    try:
-        await asyncio.sleep(seconds)
-    finally:
-        for owner, name, function in originals:
-            setattr(owner, name, function)
+    await asyncio.sleep(seconds)
+    meter.clocks = _Clocks()
     return clocks, time.monotonic() - started
 
 
@@ -114,6 +117,9 @@ async def main(calls: int, seconds: float, width: int, height: int, fps: int) ->
     video_in: list[ForwardingReceiver] = []
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-analysis")
     detector = FaceDetector()
+    meter = _Meter()
+    # Patched before any tap exists: a tap hands the receiver its bound sink when it starts.
+    originals = _patch(meter)
     try:
         for index in range(calls):
             room = server.open_room(f"analysis-{index}", _NullSignal())
@@ -130,7 +136,7 @@ async def main(calls: int, seconds: float, width: int, height: int, fps: int) ->
             video_in.append(next(r for r in receivers if r.media_kind == "video"))
         await asyncio.sleep(3.0)  # connected, first keyframes, bitrate ramp-up
 
-        without, wall_without = await _phase(seconds)
+        without, wall_without = await _phase(meter, seconds)
         phases: dict[str, dict[str, Any]] = {}
         for mode in ("keyframes", "all"):
             taps = [
@@ -140,7 +146,7 @@ async def main(calls: int, seconds: float, width: int, height: int, fps: int) ->
             for tap in taps:
                 tap.start()
             await asyncio.sleep(2.0)  # keyframe requests answered, pipeline warm
-            clocks, wall = await _phase(seconds)
+            clocks, wall = await _phase(meter, seconds)
             for tap in taps:
                 tap.stop()
             await asyncio.sleep(1.5)  # back to the publisher's own keyframe rhythm
@@ -168,6 +174,8 @@ async def main(calls: int, seconds: float, width: int, height: int, fps: int) ->
             "modes": phases,
         }
     finally:
+        for owner, name, function in originals:
+            setattr(owner, name, function)
         for publisher in publishers:
             await publisher.close()
         await asyncio.gather(*(sub.pc.close() for sub in subscribers))

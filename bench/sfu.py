@@ -60,6 +60,7 @@ import argparse
 import asyncio
 import contextlib
 import fractions
+import hashlib
 import itertools
 import json
 import logging
@@ -67,6 +68,7 @@ import os
 import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -559,6 +561,92 @@ class RelayBackend:
         await asyncio.gather(*(pc.close() for pc in self._pcs), return_exceptions=True)
 
 
+class LightJoiner:
+    """A receive-only joiner that decodes its first keyframe once complete (browser-like)."""
+
+    def __init__(self) -> None:
+        self.pc = BenchPeerConnection()
+
+    async def offer(self) -> str:
+        return await self.pc.offer_receive_only()
+
+    async def accept(self, answer_sdp: str) -> None:
+        await self.pc.accept(answer_sdp)
+
+    async def first_frame(self, timeout: float) -> dict[str, float]:
+        """Wait for the first decoded frame: {"connected", "first_packet", "decoded"} times."""
+        await self.pc.wait_connected(timeout)
+        connected = time.monotonic()
+        await asyncio.wait_for(self.pc.first_decoded.wait(), timeout)
+        receiver = next(r for r in self.pc.video_receivers() if r.first_decoded_at)
+        assert receiver.first_decoded_at is not None and receiver.first_packet_at is not None
+        return {
+            "connected": connected,
+            "first_packet": receiver.first_packet_at,
+            "decoded": receiver.first_decoded_at,
+        }
+
+    async def close(self) -> None:
+        await self.pc.close()
+
+
+class AiortcJoiner:
+    """The same join with media.client_peer.ClientPeer: aiortc's jitter buffer and decoder."""
+
+    def __init__(self) -> None:
+        self.peer = ClientPeer(video=None, audio=False, decode_marks=False)
+
+    async def offer(self) -> str:
+        return await self.peer.create_offer()
+
+    async def accept(self, answer_sdp: str) -> None:
+        await self.peer.accept_answer(answer_sdp)
+
+    async def first_frame(self, timeout: float) -> dict[str, float]:
+        await self.peer.wait_for_video_frames(1, timeout=timeout)
+        assert self.peer.stats.first_video_frame_at is not None
+        return {"decoded": self.peer.stats.first_video_frame_at}
+
+    async def close(self) -> None:
+        await self.peer.close()
+
+
+class JoinerBackend:
+    """The late joiners' own process (a joining device is not the busy load generator)."""
+
+    def __init__(self) -> None:
+        self._joins: dict[str, tuple[float, LightJoiner | AiortcJoiner]] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def handle(self, op: str, message: dict[str, Any]) -> dict[str, Any]:
+        pid = message["pid"]
+        match op:
+            case "offer":
+                started = time.monotonic()
+                joiner = AiortcJoiner() if message["kind"] == "aiortc" else LightJoiner()
+                self._joins[pid] = (started, joiner)
+                return {"sdp": await joiner.offer()}
+            case "answer":
+                # Offer created -> answer back (via the benchmark and the server), connected,
+                # first packet, first decoded frame: ms since this joiner began its offer.
+                started, joiner = self._joins[pid]
+                times = {"answer": time.monotonic()}
+                await joiner.accept(message["sdp"])
+                times.update(await joiner.first_frame(LATE_JOIN_TIMEOUT))
+                return {"ms": {phase: (at - started) * 1000 for phase, at in times.items()}}
+            case "close":
+                _, joiner = self._joins.pop(pid)
+                await joiner.close()
+                return {}
+            case _:
+                raise ValueError(f"unknown op {op!r}")
+
+    async def close(self) -> None:
+        await asyncio.gather(*(j.close() for _, j in self._joins.values()), return_exceptions=True)
+
+
 async def serve(kind: str, receive_buffer: int | None) -> None:
     """Server-process main: a backend driven by JSON lines on stdin, replies on stdout."""
     use_host_addresses(["127.0.0.1"])
@@ -573,9 +661,13 @@ async def serve(kind: str, receive_buffer: int | None) -> None:
     def emit(message: dict[str, Any]) -> None:
         writer.write(json.dumps(message).encode() + b"\n")
 
-    backend: Backend = (
-        HoivaBackend(emit, receive_buffer) if kind == "hoiva" else RelayBackend(receive_buffer)
-    )
+    backend: Backend
+    if kind == "hoiva":
+        backend = HoivaBackend(emit, receive_buffer)
+    elif kind == "mediarelay":
+        backend = RelayBackend(receive_buffer)
+    else:
+        backend = JoinerBackend()
     await backend.start()
     tasks: set[asyncio.Task[None]] = set()
 
@@ -751,53 +843,21 @@ class HoivaDriver:
             level = logging.WARNING if pid in self.answerers else logging.DEBUG
             logger.log(level, "renegotiation for %s failed: %s", pid, exc)
 
-    async def late_joiner_ms(self, pid: str) -> dict[str, float]:
-        """A receive-only joiner: its offer created -> its first keyframe complete and decoded.
-
-        Returns the total and its phases (answer received, connected, first packet), in ms.
-        """
-        pc = BenchPeerConnection()
-        self.answerers[pid] = pc.answer
-        started = time.monotonic()
+    async def late_join(self, joiners: ServerLink, pid: str, kind: str) -> dict[str, float]:
+        """One late join from the joiners' process; phases in ms since its offer began."""
+        offer = await joiners.request("offer", pid=pid, kind=kind)
         try:
-            offer = await pc.offer_receive_only()
-            reply = await self.link.request("connect", pid=pid, sdp=offer)
-            answered = time.monotonic()
-            await pc.accept(reply["sdp"])
-            await pc.wait_connected(LATE_JOIN_TIMEOUT)
-            connected = time.monotonic()
-            await asyncio.wait_for(pc.first_decoded.wait(), LATE_JOIN_TIMEOUT)
-            receiver = next(r for r in pc.video_receivers() if r.first_decoded_at)
-            assert receiver.first_decoded_at is not None and receiver.first_packet_at is not None
-            return {
-                "total": (receiver.first_decoded_at - started) * 1000,
-                "answer": (answered - started) * 1000,
-                "connected": (connected - started) * 1000,
-                "first_packet": (receiver.first_packet_at - started) * 1000,
-            }
+            reply = await self.link.request("connect", pid=pid, sdp=offer["sdp"])
+            result = await joiners.request(
+                "answer", pid=pid, sdp=reply["sdp"], timeout=2 * LATE_JOIN_TIMEOUT + 5
+            )
+            timings: dict[str, float] = result["ms"]
+            return timings
         finally:
-            self.answerers.pop(pid, None)
             with contextlib.suppress(Exception):
                 await self.link.request("disconnect", pid=pid)
-            await pc.close()
-
-    async def aiortc_late_joiner_ms(self, pid: str) -> dict[str, float]:
-        """The same with media.client_peer.ClientPeer: aiortc's jitter buffer and decoder."""
-        peer = ClientPeer(video=None, audio=False, decode_marks=False)
-        self.answerers[pid] = peer.accept_offer
-        started = time.monotonic()
-        try:
-            offer = await peer.create_offer()
-            reply = await self.link.request("connect", pid=pid, sdp=offer)
-            await peer.accept_answer(reply["sdp"])
-            await peer.wait_for_video_frames(1, timeout=LATE_JOIN_TIMEOUT)
-            assert peer.stats.first_video_frame_at is not None
-            return {"total": (peer.stats.first_video_frame_at - started) * 1000}
-        finally:
-            self.answerers.pop(pid, None)
             with contextlib.suppress(Exception):
-                await self.link.request("disconnect", pid=pid)
-            await peer.close()
+                await joiners.request("close", pid=pid)
 
     async def close(self) -> None:
         await self.link.close()
@@ -956,6 +1016,22 @@ class Plan:
     budget: float
 
 
+def _code_version() -> dict[str, str]:
+    """The commit, and a digest of media/*.py as run (the working tree may differ from it)."""
+    digest = hashlib.sha1()
+    for source in sorted((REPO_ROOT / "media").glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=10,
+    ).stdout.strip()
+    return {"commit": commit or "unknown", "media_sources_sha1": digest.hexdigest()[:12]}
+
+
 def _load_average() -> list[float]:
     """The 1, 5 and 15 minute load averages: how busy the machine was around the run."""
     return [round(value, 2) for value in os.getloadavg()]
@@ -1051,25 +1127,28 @@ async def measure_room(
 
 async def _late_joins(driver: HoivaDriver, joins: int, late: dict[str, list[float]]) -> None:
     """`joins` late joiners of each kind, one at a time; gives up after three failed joins."""
-    kinds: dict[str, Callable[[str], Awaitable[dict[str, float]]]] = {
-        "": driver.late_joiner_ms,
-        "aiortc_": driver.aiortc_late_joiner_ms,
-    }
+    # Unpinned: a joining device brings its own CPU, it does not share the peers' core.
+    joiners = await ServerLink.start("joiner", None, None)
     failures = 0
-    for index in range(joins):
-        for prefix, join in kinds.items():
-            if failures >= 3:
-                return
-            try:
-                for phase, ms in (await join(f"late-{prefix}{index}")).items():
-                    late[prefix + phase].append(ms)
-            except Exception as exc:
-                failures += 1
-                late[prefix + "failed"].append(1)
-                logger.warning("late joiner %s%d failed: %r", prefix, index, exc)
-            # Past the publisher's keyframe-request throttle (300 ms), as a real arrival
-            # usually is.
-            await asyncio.sleep(0.5)
+    try:
+        for index in range(joins):
+            for kind in ("light", "aiortc"):
+                if failures >= 3:
+                    return
+                prefix = "" if kind == "light" else "aiortc_"
+                try:
+                    ms = await driver.late_join(joiners, f"late-{kind}-{index}", kind)
+                    for phase, value in ms.items():
+                        late[prefix + phase].append(value)
+                except Exception as exc:
+                    failures += 1
+                    late[prefix + "failed"].append(1)
+                    logger.warning("late joiner %s %d failed: %r", kind, index, exc)
+                # Past the publisher's keyframe-request throttle (300 ms), as a real arrival
+                # usually is.
+                await asyncio.sleep(0.5)
+    finally:
+        await joiners.close()
 
 
 @dataclass
@@ -1200,6 +1279,14 @@ def _skipped(n: int, path: str, reason: str) -> dict[str, Any]:
 
 async def run(sizes: list[int], paths: list[str], plan: Plan, relay_max_n: int) -> dict[str, Any]:
     use_host_addresses(["127.0.0.1"])
+    try:
+        # Read every queued datagram per wake-up, as Hoiva's server does (media/udp_reads.py):
+        # a peer receiving a dozen streams on one socket needs it as much as the server.
+        from media.udp_reads import install_draining_reads
+    except ImportError:
+        logger.info("media.udp_reads not available: peers read one datagram per loop turn")
+    else:
+        install_draining_reads()
     janus = find_janus() if "janus" in paths else None
     notes: list[str] = []
     if "janus" in paths and janus is None:
@@ -1264,14 +1351,14 @@ async def run(sizes: list[int], paths: list[str], plan: Plan, relay_max_n: int) 
     result: dict[str, Any] = {
         "rooms": rooms,
         "late_joiner_first_frame_ms": _joins(
-            late["total"],
+            late["decoded"],
             failed=round(sum(late["failed"])),
             phases={phase: late[phase] for phase in ("answer", "connected", "first_packet")},
         ),
         "late_joiner_aiortc_client_first_frame_ms": _joins(
-            late["aiortc_total"], failed=round(sum(late["aiortc_failed"]))
+            late["aiortc_decoded"], failed=round(sum(late["aiortc_failed"]))
         ),
-        "targets": _targets(rooms, late["total"]),
+        "targets": _targets(rooms, late["decoded"]),
         "setup": {
             "video": f"VP8 {WIDTH}x{HEIGHT} {FPS} fps pre-encoded",
             "clip_kbps": round(clip_kbps),
@@ -1282,6 +1369,7 @@ async def run(sizes: list[int], paths: list[str], plan: Plan, relay_max_n: int) 
             "server_receive_buffer": plan.server_receive_buffer,
             "peer_receive_buffer": PEER_RECEIVE_BUFFER,
             "niceness": os.getpriority(os.PRIO_PROCESS, 0),
+            **_code_version(),
             "load_average_before": load_before,
             "load_average_after": _load_average(),
         },
@@ -1326,7 +1414,9 @@ def main() -> None:
         default=None,
         help="experiment: UDP receive buffer bytes for the hoiva/mediarelay server sockets",
     )
-    parser.add_argument("--serve", choices=["hoiva", "mediarelay"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--serve", choices=["hoiva", "mediarelay", "joiner"], help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if args.serve:

@@ -95,14 +95,14 @@ class IdleTablet:
     """A tablet that said hello and now only pings every heartbeat."""
 
     def __init__(self, http: aiohttp.ClientSession, url: str, token: str) -> None:
-        self._http, self._url, self._token = http, url, token
+        self._http, self._url, self.token = http, url, token
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.pongs = 0
         self._task: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self.ws = await self._http.ws_connect(self._url, autoping=True, compress=0)
-        await self.ws.send_str(json.dumps({"type": "hello", "token": self._token}))
+        await self.ws.send_str(json.dumps({"type": "hello", "token": self.token}))
         welcome = json.loads((await self.ws.receive(timeout=30)).data)
         if welcome.get("type") != "welcome":
             raise RuntimeError(f"refused: {welcome}")
@@ -113,7 +113,7 @@ class IdleTablet:
         reader = asyncio.create_task(self._read())
         try:
             # Spread the pings over the period so they do not all arrive at once.
-            await asyncio.sleep(HEARTBEAT_S * (hash(self._token) % 1000) / 1000)
+            await asyncio.sleep(HEARTBEAT_S * (hash(self.token) % 1000) / 1000)
             while not self.ws.closed:
                 await self.ws.send_str('{"type":"ping"}')
                 await asyncio.sleep(HEARTBEAT_S)
@@ -171,10 +171,17 @@ async def idle_capacity(count: int, redis_url: str, workdir: Path) -> dict[str, 
             await tablets[-1].connect()
         await asyncio.sleep(2)
         baseline = _rss_kb(server.pid)
-        for start in range(100, count + 100, 200):
-            batch = [IdleTablet(http, url, token) for token in tokens[start : start + 200]]
+        for start in range(100, count + 100, 100):
+            batch = [IdleTablet(http, url, token) for token in tokens[start : start + 100]]
             results = await asyncio.gather(*(b.connect() for b in batch), return_exceptions=True)
-            tablets.extend(b for b, r in zip(batch, results, strict=True) if r is None)
+            for tablet, result in zip(batch, results, strict=True):
+                if result is not None:
+                    # Connecting fast is not what this measures: one retry, then it counts.
+                    await tablet.close()
+                    tablet = IdleTablet(http, url, tablet.token)
+                    with contextlib.suppress(Exception):
+                        await tablet.connect()
+                tablets.append(tablet)
         # Idle through more than one heartbeat period: pings from every tablet, server pings.
         await asyncio.sleep(HEARTBEAT_S * 2.5)
         alive = sum(1 for tablet in tablets if tablet.alive)

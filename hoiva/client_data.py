@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from care_sessions.access_log import AccessAction, AccessQuery, DataKind, Purpose
@@ -25,8 +25,12 @@ def plain(value: Any) -> Any:
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, datetime):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, set | frozenset):
+        return sorted((plain(v) for v in value), key=repr)
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -57,8 +61,35 @@ async def _access_log(services: Services, client_id: str) -> Any:
     return await services.access_log.search(AccessQuery(client_id=client_id, limit=5000))
 
 
-# Later features register their sections here (check-ins, rooms, recordings).
+async def _care_plan(services: Services, client_id: str) -> Any:
+    checkins = services.signaling.checkins
+    return [] if checkins is None else await checkins.store.plan_items(client_id)
+
+
+async def _checkins(services: Services, client_id: str) -> Any:
+    """Every check-in with its outcome (measurements, notes) and its history of transitions."""
+    checkins = services.signaling.checkins
+    if checkins is None:
+        return []
+    store = checkins.store
+    everything = await store.checkins_between(_EPOCH, _FAR_FUTURE, client_id)
+    return [
+        {
+            "checkin": checkin,
+            "outcome": await store.outcome(checkin.id),
+            "events": await store.events(checkin.id),
+        }
+        for checkin in everything
+    ]
+
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+
+# Each feature contributes its section; later ones (rooms, recordings) add theirs here.
 EXPORT_SECTIONS: dict[str, ExportSection] = {
+    "care_plan": _care_plan,
+    "checkins": _checkins,
     "devices": _devices,
     "sessions": _sessions,
     "help_requests": _help,

@@ -11,6 +11,7 @@ from pathlib import Path
 from care_sessions.identity import Client, ClientSettings, Language, Role, StaffUser
 from care_sessions.secrets_kdf import hash_password
 from hoiva.demo_care import seed_demo_care
+from hoiva.demo_rooms import seed_demo_rooms
 from hoiva.services import Services
 
 
@@ -63,6 +64,7 @@ async def seed_demo(services: Services, tokens_file: Path) -> list[DemoTablet]:
     saved = _read_tokens(tokens_file)
     if saved is not None:
         await seed_demo_care(services)
+        await seed_demo_rooms(services)
         return saved
 
     admin = await store.staff_by_username("admin")
@@ -85,6 +87,7 @@ async def seed_demo(services: Services, tokens_file: Path) -> list[DemoTablet]:
     # Demo only: simulated tablets keep their tokens here, as a real tablet keeps its own.
     _write_tokens(tokens_file, tablets)
     await seed_demo_care(services)
+    await seed_demo_rooms(services)
     return tablets
 
 

@@ -239,7 +239,7 @@ class AnalysisTap:
 
     async def _ask_for_keyframes(self) -> None:
         while True:
-            await asyncio.sleep(self._keyframe_interval / 2)
+            await asyncio.sleep(self._keyframe_interval / 4)
             if self._mode == "keyframes" and (
                 self._clock() - self._last_keyframe_at >= self._keyframe_interval
             ):

@@ -98,7 +98,7 @@ class FaceDetector:
         *,
         scale_factor: float = 1.2,
         min_neighbours: int = 3,
-        min_size: int = 24,
+        min_size: int = 28,
     ) -> None:
         self.cascade = cascade or LbpCascade.load()
         self.scale_factor = scale_factor

@@ -372,6 +372,7 @@ class CheckinService:
                 status=c.status.value,
                 attempts=c.attempts,
                 confirm=c.spec.positive.value,
+                alert=c.reminds_tablet or c.attempts > 0,
             )
             for c in await self.store.open_checkins(client_id)
             if c.completed_by is Completer.CLIENT and c.scheduled_at >= since

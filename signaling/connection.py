@@ -35,6 +35,9 @@ class CloseCode:
 class Connection:
     """A live, authenticated socket; services address people through it."""
 
+    # One per socket, and one instance holds 15,000 sockets: no per-object __dict__.
+    __slots__ = ("_sink", "closed", "id", "principal")
+
     def __init__(self, principal: Principal, sink: MessageSink) -> None:
         self.id = next(_ids)
         self.principal = principal

@@ -81,7 +81,16 @@ class SignalingHub:
                 self._names[client.id] = client.display_name
             await self.refresh_presence(subject)
             if principal.device_id:
-                await self._store.touch_device(principal.device_id, self._clock.now())
+                await self._touch_device(principal.device_id)
+
+    async def _touch_device(self, device_id: str) -> None:
+        """Note when the tablet was last seen; bookkeeping that must never cost a socket."""
+        try:
+            await self._store.touch_device(device_id, self._clock.now())
+        except Exception:
+            # e.g. SQLite "database is locked" when thousands of tablets reconnect at once
+            # after an instance died: the socket works, only "last seen" is a little older.
+            log.warning("could not note that device %s was seen", device_id, exc_info=True)
 
     async def unregister(self, conn: Connection) -> None:
         self._forget(conn)

@@ -199,6 +199,9 @@ class InsightService:
     async def quality_summaries(self, session_id: str) -> list[QualitySummary]:
         return await self._store.quality(session_id)
 
+    async def quality_of(self, session_ids: list[str]) -> list[QualitySummary]:
+        return await self._store.quality_of(session_ids)
+
     async def face_evidence(self, checkin_id: str) -> FaceEvidence | None:
         return await self._store.face_evidence(checkin_id)
 
@@ -442,7 +445,9 @@ class InsightService:
         for probe in watched.quality.values():
             probe.detach()
         try:
-            await self._end_recording(watched)
+            if watched.recording is not None:
+                await self._end_recording(watched)
+                await self._announce_recording(watched.call, False)
         finally:
             summaries = [
                 _summarise(watched.call.id, _participant_kind(watched.call, subject), samples)

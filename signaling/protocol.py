@@ -409,6 +409,8 @@ class ReminderEntry(msgspec.Struct, frozen=True):
     status: str
     attempts: int
     confirm: str
+    # False when the plan says the tablet does not remind: listed, but no alert when due.
+    alert: bool = True
 
 
 class CheckinReminders(_Message, frozen=True, tag="checkin.reminders"):

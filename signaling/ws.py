@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class _WebSocketSink:
+    __slots__ = ("_ws", "closing")
+
     def __init__(self, ws: web.WebSocketResponse) -> None:
         self._ws = ws
         self.closing: asyncio.Task[bool] | None = None
@@ -141,6 +143,10 @@ class SignalingEndpoint:
                     break
                 if msg.type is WSMsgType.TEXT:
                     await session.on_text(msg.data)
+                    if session.authenticated:
+                        # Drop the timer's references to the socket now, not hello_timeout_s
+                        # later: thousands of tablets say hello at once after a failover.
+                        hello_deadline.cancel()
                 elif msg.type is WSMsgType.BINARY:
                     # Text frames only; a binary frame is answered like any other bad input.
                     await session.on_text(b"\x00")

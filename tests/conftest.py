@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from care_sessions.identity import Client, ClientSettings, Language, Role, StaffUser
 from care_sessions.secrets_kdf import hash_password
@@ -37,6 +38,10 @@ class RunningServer:
     nurses: list[StaffUser] = field(default_factory=list)
     admin: StaffUser | None = None
     clients: list[Client] = field(default_factory=list)
+
+    @property
+    def url_obj(self) -> URL:
+        return URL(self.url)
 
     @property
     def ws_url(self) -> str:

@@ -11,7 +11,7 @@ from care_sessions.records import SessionRecord
 from web import state
 from web.presenters import roster_entry, session_json, session_row
 from web.responses import render
-from web.routes_recordings import recordings_by_session
+from web.routes_recordings import quality_by_session, recordings_by_session
 
 RECENT_SESSIONS = 100
 
@@ -40,8 +40,10 @@ async def sessions_page(request: web.Request) -> web.StreamResponse:
     records = await _logged_sessions(request)
     rows = [session_row(record) for record in records]
     recordings = await recordings_by_session(request, [r.id for r in records])
+    quality = await quality_by_session(request, [r.id for r in records])
     for row in rows:
         row["recordings"] = recordings.get(row["id"], [])
+        row["quality"] = quality.get(row["id"], "")
     return render(request, "sessions.html", {"page": "sessions", "rows": rows})
 
 

@@ -39,6 +39,18 @@ async def recordings_by_session(
     return found
 
 
+async def quality_by_session(request: web.Request, session_ids: list[str]) -> dict[str, str]:
+    """ "client good, staff fair" per session, for the sessions page."""
+    insight = state.services(request).insight
+    if insight is None or not session_ids:
+        return {}
+    found: dict[str, list[str]] = {}
+    for summary in sorted(await insight.quality_of(session_ids), key=lambda s: s.participant):
+        who = "client" if summary.participant == "client" else "nurse"
+        found.setdefault(summary.session_id, []).append(f"{who} {summary.level}")
+    return {session_id: ", ".join(parts) for session_id, parts in found.items()}
+
+
 async def download(request: web.Request) -> web.StreamResponse:
     services = state.services(request)
     insight = services.insight

@@ -48,6 +48,13 @@ from hoiva.store.report_queries import SqlReportQueries
 _INSERT_CHUNK = 500
 
 
+class OutcomeNotStored(RuntimeError):
+    """The database refused an outcome; says which error, never which values."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the check-in outcome could not be stored ({reason})")
+
+
 class SqlCheckinStore(SqlAttentionStore, SqlReportQueries):
     """Implements care_sessions.checkin_ports.CareRecordStore."""
 
@@ -227,6 +234,16 @@ class SqlCheckinStore(SqlAttentionStore, SqlReportQueries):
         return True
 
     async def record_outcome(
+        self, before: Checkin, after: Checkin, recorded: RecordedOutcome, event: CheckinEvent
+    ) -> bool:
+        try:
+            return await self._record_outcome(before, after, recorded, event)
+        except sa.exc.DBAPIError as exc:
+            # The statement's parameters hold the glucose value and the note: a traceback
+            # of this error must never carry them into a log.
+            raise OutcomeNotStored(type(exc.orig).__name__) from None
+
+    async def _record_outcome(
         self, before: Checkin, after: Checkin, recorded: RecordedOutcome, event: CheckinEvent
     ) -> bool:
         async with self._engine.begin() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,21 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def create_store_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite files get WAL and foreign keys, and their folder is created."""
+    """An async engine; SQLite files get WAL and foreign keys, and their folder is created.
+
+    Health values (glucose, notes) are statement parameters, so no parameter may ever reach
+    a log: SQLAlchemy hides them (also in exception messages), and aiosqlite, which logs every
+    call with its arguments at DEBUG, is held at INFO whatever the configured level.
+    """
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

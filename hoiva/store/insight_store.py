@@ -88,6 +88,14 @@ class InsightStore:
             rows = await conn.execute(statement)
             return [QualitySummary(**row._asdict()) for row in rows]
 
+    async def quality_of(self, session_ids: list[str]) -> list[QualitySummary]:
+        if not session_ids:
+            return []
+        c = session_quality.c
+        statement = session_quality.select().where(c.session_id.in_(session_ids))
+        async with self._engine.connect() as conn:
+            return [QualitySummary(**row._asdict()) for row in await conn.execute(statement)]
+
     async def save_face_evidence(self, evidence: FaceEvidence) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(

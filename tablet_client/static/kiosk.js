@@ -10,6 +10,7 @@ import {
 } from "/static/js/hoiva-signal.js";
 import { LOCALES, applyTranslations, pickLanguage, translate } from "./i18n.js";
 import { ReminderScreen } from "./reminders.js";
+import { MealView } from "./meal.js";
 
 const TOKEN_KEY = "hoiva.tablet.token";
 const LANGUAGE_KEY = "hoiva.tablet.language";
@@ -17,7 +18,7 @@ const AGENT = "kiosk/0.1";
 const NOTICE_MS = 8000;
 // The kiosk shows "Connecting…" only when a reconnect takes longer than a blink.
 const CONNECTING_GRACE_MS = 1500;
-const SCREENS = ["connecting", "enroll", "idle", "ringing", "call", "reminder"];
+const SCREENS = ["connecting", "enroll", "idle", "ringing", "call", "reminder", "meal-invite", "meal"];
 
 const $ = (id) => document.getElementById(id);
 
@@ -215,9 +216,15 @@ function onWelcome(welcome) {
     kiosk.settings = welcome.settings;
     setLanguage(welcome.settings.language);
   }
+  // Forget invitations from before the reconnect; the server sends the current ones.
+  meal.sync();
   if (kiosk.call) {
     $("call-status").textContent = t("call.connected");
-  } else if (!kiosk.incoming && kiosk.screen !== "reminder") {
+  } else if (
+    !kiosk.incoming &&
+    !meal.seated &&
+    !["reminder", "meal-invite"].includes(kiosk.screen)
+  ) {
     showIdle();
   }
   // Reminders that fell due while the tablet was away.
@@ -276,6 +283,9 @@ function onState(state) {
 }
 
 function onMessage(message) {
+  if (meal.handle(message)) {
+    return undefined;
+  }
   switch (message.type) {
     case "call.incoming":
       return incomingCall(message);
@@ -294,6 +304,8 @@ function onMessage(message) {
         $("call-status").textContent = t("call.connected");
       }
       return undefined;
+    case "call.recording":
+      return showRecording(kiosk.call?.callId === message.call_id && message.active);
     case "help.queued":
       return setHelp("sent");
     case "help.closed":
@@ -322,6 +334,10 @@ function onError(message) {
 // ---- idle: clock and "Call nurse" --------------------------------------------------------
 
 function showIdle(noticeText = "") {
+  // A room invitation that arrived during a call or a ring comes back first.
+  if (!kiosk.call && !kiosk.incoming && !meal.seated && meal.resume()) {
+    return;
+  }
   renderIdle();
   showScreen("idle");
   const notice = $("idle-notice");
@@ -406,7 +422,7 @@ function autoAnswerDelay(message) {
 }
 
 function incomingCall(message) {
-  if (kiosk.call) {
+  if (kiosk.call || meal.seated) {
     return;
   }
   reminders.quiet();
@@ -488,8 +504,29 @@ function startCall({ callId, callerName }) {
   media.start();
 }
 
+// The client must always see when the nurse records the call (docs/media.md).
+const RECORDING_TEXT = {
+  fi: "● Puhelua tallennetaan",
+  sv: "● Samtalet spelas in",
+  en: "● This call is being recorded",
+};
+
+function showRecording(active) {
+  let banner = $("recording-banner");
+  if (!banner) {
+    banner = document.createElement("p");
+    banner.id = "recording-banner";
+    banner.className = "recording-banner";
+    banner.setAttribute("role", "status");
+    $("call-status").after(banner);
+  }
+  banner.textContent = RECORDING_TEXT[kiosk.lang] ?? RECORDING_TEXT.en;
+  banner.hidden = !active;
+}
+
 function teardownCall() {
   clearTimeout(kiosk.timers.endFallback);
+  showRecording(false);
   if (kiosk.call) {
     kiosk.call.media.close();
     kiosk.call = null;
@@ -602,6 +639,7 @@ function bind() {
     $("sound-button").hidden = true;
   });
   reminders.bind();
+  meal.bind();
   document.addEventListener("pointerdown", unlockAudio, { passive: true });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && kiosk.screen === "idle") {
@@ -628,6 +666,7 @@ window.hoivaKiosk = {
     return reminders.ids;
   },
   videoStats: () => kiosk.call?.media.videoStats() ?? Promise.resolve(null),
+  meal: () => meal.debug(),
 };
 
 // Check-in reminders (reminders.js): shown between calls, never over one.
@@ -639,6 +678,19 @@ const reminders = new ReminderScreen({
   requestHelp,
   startRinging,
   stopRinging,
+  busy: () =>
+    Boolean(kiosk.call || kiosk.incoming || meal.seated) ||
+    ["enroll", "connecting", "meal-invite"].includes(kiosk.screen),
+});
+
+// Meal and exercise rooms (meal.js): an invitation waits while a call or ring is on.
+const meal = new MealView({
+  t,
+  send: (message) => kiosk.signal?.send(message) ?? null,
+  showScreen,
+  showIdle,
+  iceServers: () => kiosk.iceServers,
+  subjectId: () => kiosk.subjectId,
   busy: () => Boolean(kiosk.call || kiosk.incoming) || ["enroll", "connecting"].includes(kiosk.screen),
 });
 

@@ -63,8 +63,10 @@ export class ReminderScreen {
       this.renderWaiting();
       return;
     }
-    if (message.ring || fresh.length) {
-      this.show(fresh[0] ?? still ?? list[0], Boolean(message.ring));
+    // A plan may list a check-in without reminding: it waits behind the idle button.
+    const alerting = fresh.filter((r) => r.alert !== false);
+    if (message.ring || alerting.length) {
+      this.show(alerting[0] ?? still ?? list[0], Boolean(message.ring));
     } else if (this.current && !still) {
       this.quiet();
       this.current = null;

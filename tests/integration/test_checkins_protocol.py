@@ -91,6 +91,7 @@ async def test_a_tablet_sees_and_confirms_only_its_own_checkins(server: RunningS
             "status": "due",
             "attempts": 0,
             "confirm": "taken",
+            "alert": True,
         }
         refused = await _error(
             tablet, {"type": "checkin.confirm", "checkin_id": theirs.id, "outcome": "taken"}

@@ -91,3 +91,15 @@ async def test_black_feed_gives_dark_hint_and_it_clears(insight_server: RunningS
     finally:
         await nurse.stop()
         await tablet.stop()
+
+    # The session record keeps a quality summary per participant.
+    insight = server.services.insight
+    assert insight is not None
+    deadline = time.monotonic() + 5
+    while len(summaries := await insight.quality_summaries(call_id)) < 2:
+        assert time.monotonic() < deadline, summaries
+        await asyncio.sleep(0.2)
+    assert sorted(s.participant for s in summaries) == ["client", "staff"]
+    for summary in summaries:
+        assert summary.samples >= 1 and summary.fps_avg > 0
+        assert summary.level in ("good", "fair", "poor")

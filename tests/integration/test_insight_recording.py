@@ -147,6 +147,10 @@ async def test_consented_recording_end_to_end(
     other = InsightNurse(server.url, "nurse2", NURSE_PASSWORD)
     try:
         await other.login()
+        async with other._http.get(f"{server.url}/sessions") as page:
+            html = await page.text()
+            assert f'href="/recordings/{entry.id}"' in html
+            assert "client good" in html or "client fair" in html or "client poor" in html
         async with other._http.get(f"{server.url}/recordings/{entry.id}") as response:
             assert response.status == 200
             assert response.headers["Content-Type"] == "video/webm"
@@ -163,5 +167,7 @@ async def test_consented_recording_end_to_end(
         assert gone.deleted_at is not None
         async with other._http.get(f"{server.url}/recordings/{entry.id}") as response:
             assert response.status == 404
+        async with other._http.get(f"{server.url}/sessions") as page:
+            assert "Deleted (retention)" in await page.text()
     finally:
         await other.stop()

@@ -14,7 +14,9 @@ from aiohttp import web
 
 from care_sessions.identity import ClientSettings, Language, Role
 from care_sessions.meal_rooms import MealRoom, RoomKind, SessionEndReason, attendance
-from hoiva.app import SERVICES, build_app
+from hoiva.app import SERVICES, build_app, build_services, close_services
+from hoiva.demo import seed_demo
+from hoiva.demo_rooms import EXERCISE_NAME, LUNCH_NAME
 from tablet_client.headless import HeadlessTablet
 from tests.conftest import NURSE_PASSWORD, RunningServer, make_config
 from tests.fake_clock import FakeClock
@@ -203,3 +205,19 @@ async def test_who_may_send_what(clocked: tuple[RunningServer, FakeClock]) -> No
     finally:
         for sock in (aino_sock, oona_sock, nurse, other_host, host):
             await sock.close()
+
+
+async def test_demo_seeds_hannus_rooms_once(tmp_path: Path) -> None:
+    """`hoiva demo` gives the demo host a weekday lunch and an exercise class, once."""
+    services = await build_services(make_config(tmp_path))
+    try:
+        await seed_demo(services, tmp_path / "tokens.json")
+        await seed_demo(services, tmp_path / "tokens.json")
+        hannu = await services.store.staff_by_username("hannu")
+        assert hannu is not None and services.signaling.rooms is not None
+        rooms = {r.name: r for r in await services.signaling.rooms.rooms.list_rooms(hannu.id)}
+        assert set(rooms) == {LUNCH_NAME, EXERCISE_NAME}
+        assert len(rooms[LUNCH_NAME].member_ids) == 5
+        assert rooms[EXERCISE_NAME].kind is RoomKind.EXERCISE
+    finally:
+        await close_services(services)

@@ -161,6 +161,7 @@ def _feed(world: World, raw: str | bytes, principal: Principal | None) -> Record
     return sink
 
 
+@pytest.mark.timeout(900)  # 10,000 examples take about a minute on an idle 2-core machine
 @settings(
     max_examples=10_000,
     deadline=None,

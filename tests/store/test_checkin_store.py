@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import traceback
 import uuid
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -36,6 +37,8 @@ from care_sessions.followup import (
 )
 from care_sessions.identity import Client, Role
 from care_sessions.schedule import at_local, expand, expand_day
+from hoiva.store import care_tables as ct
+from hoiva.store.checkin_store import OutcomeNotStored
 from tests.store.conftest import Stores
 
 DAY = date(2026, 11, 30)
@@ -292,3 +295,42 @@ async def _escalate(stores: Stores, checkin: Checkin, client: Client) -> tuple[C
         assert await stores.checkins.apply_step(step, task)
         current = step.after
     return current, now
+
+
+async def test_a_failed_outcome_write_never_shows_its_values(stores: Stores) -> None:
+    """A database error while storing an outcome must not carry the note or the glucose
+    value into a traceback (and so into a log)."""
+    client = await _client(stores)
+    item = _item(client, kind=CheckinKind.GLUCOSE, medication="", dose="", label="blood sugar")
+    checkin = replace(expand_day(item, DAY)[0], status=CheckinStatus.DUE)
+    await stores.checkins.add_checkins([checkin])
+    async with stores.engine.begin() as conn:
+        # An outcome row already there: the insert will violate the primary key.
+        await conn.execute(
+            ct.checkin_outcome.insert().values(
+                checkin_id=checkin.id,
+                client_id=client.id,
+                outcome="measured",
+                note="",
+                recorded_by="x",
+                recorded_role="nurse",
+                recorded_at=checkin.scheduled_at,
+            )
+        )
+    decision = record_outcome(
+        checkin,
+        OutcomeInput(Outcome.MEASURED, 27.4, note="private: felt dizzy"),
+        by="nurse-1",
+        role=Role.NURSE,
+        at=checkin.scheduled_at,
+    )
+    assert decision.recorded is not None and decision.event is not None
+    with pytest.raises(OutcomeNotStored) as info:
+        await stores.checkins.record_outcome(
+            checkin, decision.checkin, decision.recorded, decision.event
+        )
+    text = "".join(traceback.format_exception(info.value))
+    assert "27.4" not in text and "dizzy" not in text
+    assert "IntegrityError" in text or "UniqueViolation" in text
+    stored = await stores.checkins.checkin(checkin.id)
+    assert stored is not None and stored.status is CheckinStatus.DUE, "rolled back"

@@ -2,6 +2,7 @@
 
 import { CallMedia } from "./hoiva-call.js";
 import { CareBoard } from "./dashboard-care.js";
+import { InsightView } from "./dashboard-insight.js";
 import { CLOSE_BAD_TOKEN, SignalConnection } from "./hoiva-signal.js";
 
 const STATUS_TEXT = {
@@ -286,6 +287,7 @@ function setCallState(state, text) {
   renderRoster();
   renderHelp();
   care.callChanged();
+  insight.callChanged(state);
 }
 
 function resetToggle(id, label) {
@@ -441,7 +443,7 @@ function onWelcome(welcome) {
 }
 
 function onMessage(message) {
-  if (care.handle(message)) {
+  if (care.handle(message) || insight.handle(message)) {
     return undefined;
   }
   switch (message.type) {
@@ -564,6 +566,13 @@ const care = new CareBoard({
   notify,
   callClientId: () => dash.call?.clientId ?? null,
   callClientName: () => dash.call?.clientName ?? "",
+});
+
+// Camera hints, quality dots and recording in the call view (dashboard-insight.js).
+const insight = new InsightView({
+  send: (message) => dash.signal?.send(message) ?? null,
+  call: () => dash.call,
+  panel: $("call-panel"),
 });
 
 bind();
