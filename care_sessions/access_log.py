@@ -118,37 +118,91 @@ class AccessLog:
         return await self._store.search_access(query)
 
 
-_ACTION_WORDS = {
-    AccessAction.READ: "viewed",
-    AccessAction.CHANGE: "changed",
-    AccessAction.EXPORT: "exported",
-    AccessAction.ERASE: "erased",
-}
-_DATA_WORDS = {
-    DataKind.PROFILE: "your details",
-    DataKind.CARE_PLAN: "your care plan",
-    DataKind.OUTCOMES: "your check-in results",
-    DataKind.SESSIONS: "your call history",
-    DataKind.REPORT: "a report that names you",
-    DataKind.RECORDING: "a recording of your call",
-    DataKind.CONSENTS: "your consents",
-    DataKind.ACCESS_LOG: "this list",
-    DataKind.DEVICES: "your tablet's settings",
-}
-_ROLE_WORDS = {
-    Role.NURSE: "Nurse",
-    Role.HOST: "Group host",
-    Role.ADMIN: "Administrator",
-    Role.TABLET: "You (on your tablet)",
-    Role.FAMILY: "Family member",
-    Role.ANONYMOUS: "Someone",
+# The client's own view speaks the client's language; staff pages use the codes.
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "read": "viewed",
+        "change": "changed",
+        "export": "exported",
+        "erase": "erased",
+        "profile": "your details",
+        "care_plan": "your care plan",
+        "outcomes": "your check-in results",
+        "sessions": "your call history",
+        "report": "a report that names you",
+        "recording": "a recording of your call",
+        "consents": "your consents",
+        "access_log": "this list",
+        "devices": "your tablet's settings",
+        "nurse": "Nurse",
+        "host": "Group host",
+        "admin": "Administrator",
+        "tablet": "You (on your tablet)",
+        "family": "Family member",
+        "anonymous": "Someone",
+        "care": "care",
+        "administration": "administration",
+        "reporting": "reporting",
+        "client_request": "your request",
+    },
+    "fi": {
+        "read": "katsoi",
+        "change": "muutti",
+        "export": "vei",
+        "erase": "poisti",
+        "profile": "tietojasi",
+        "care_plan": "hoitosuunnitelmaasi",
+        "outcomes": "kuittaustesi tuloksia",
+        "sessions": "puheluhistoriaasi",
+        "report": "raporttia, jossa nimesi on",
+        "recording": "puhelusi tallennetta",
+        "consents": "suostumuksiasi",
+        "access_log": "tätä luetteloa",
+        "devices": "tablettisi asetuksia",
+        "nurse": "Hoitaja",
+        "host": "Ryhmän vetäjä",
+        "admin": "Ylläpitäjä",
+        "tablet": "Sinä (tabletilla)",
+        "family": "Omainen",
+        "anonymous": "Joku",
+        "care": "hoito",
+        "administration": "ylläpito",
+        "reporting": "raportointi",
+        "client_request": "pyyntösi",
+    },
+    "sv": {
+        "read": "tittade på",
+        "change": "ändrade",
+        "export": "exporterade",
+        "erase": "raderade",
+        "profile": "dina uppgifter",
+        "care_plan": "din vårdplan",
+        "outcomes": "dina kvitteringar",
+        "sessions": "din samtalshistorik",
+        "report": "en rapport som nämner dig",
+        "recording": "en inspelning av ditt samtal",
+        "consents": "dina samtycken",
+        "access_log": "den här listan",
+        "devices": "din surfplattas inställningar",
+        "nurse": "Vårdaren",
+        "host": "Gruppledaren",
+        "admin": "Administratören",
+        "tablet": "Du (på surfplattan)",
+        "family": "En anhörig",
+        "anonymous": "Någon",
+        "care": "vård",
+        "administration": "administration",
+        "reporting": "rapportering",
+        "client_request": "din begäran",
+    },
 }
 
 
-def plain_sentence(entry: AccessEntry) -> str:
+def plain_sentence(entry: AccessEntry, language: str = "en") -> str:
     """'Nurse Nina Nurmi viewed your check-in results (care).' - for the client's own view."""
-    who = _ROLE_WORDS[entry.actor_role]
+    words = _WORDS.get(language, _WORDS["en"])
+    who = words[entry.actor_role.value]
     if entry.actor_role is not Role.TABLET:
         who = f"{who} {entry.actor_name}"
-    what = f"{_ACTION_WORDS[entry.action]} {_DATA_WORDS[entry.data]}"
-    return f"{who} {what} ({entry.purpose.value.replace('_', ' ')})."
+    what = f"{words[entry.action.value]} {words[entry.data.value]}"
+    return f"{who} {what} ({words[entry.purpose.value]})."

@@ -194,11 +194,13 @@ async def tablet_access_log(request: web.Request) -> web.StreamResponse:
     who = state.principal(request)
     assert who.client_id is not None
     entries = await services.access_log.search(AccessQuery(client_id=who.client_id, limit=100))
+    client = await services.store.client(who.client_id)
+    language = client.settings.language.value if client else "en"
     await services.access_log.record(
         who, who.client_id, AccessAction.READ, DataKind.ACCESS_LOG, Purpose.CLIENT_REQUEST
     )
     return web.json_response(
-        {"entries": [{"at": iso(e.at), "text": plain_sentence(e)} for e in entries]}
+        {"entries": [{"at": iso(e.at), "text": plain_sentence(e, language)} for e in entries]}
     )
 
 

@@ -11,6 +11,7 @@ import {
 import { LOCALES, applyTranslations, pickLanguage, translate } from "./i18n.js";
 import { ReminderScreen } from "./reminders.js";
 import { MealView } from "./meal.js";
+import { loadAccessLog } from "./privacy.js";
 
 const TOKEN_KEY = "hoiva.tablet.token";
 const LANGUAGE_KEY = "hoiva.tablet.language";
@@ -18,7 +19,9 @@ const AGENT = "kiosk/0.1";
 const NOTICE_MS = 8000;
 // The kiosk shows "Connecting…" only when a reconnect takes longer than a blink.
 const CONNECTING_GRACE_MS = 1500;
-const SCREENS = ["connecting", "enroll", "idle", "ringing", "call", "reminder", "meal-invite", "meal"];
+const SCREENS = [
+  "connecting", "enroll", "idle", "ringing", "call", "reminder", "meal-invite", "meal", "privacy",
+];
 
 const $ = (id) => document.getElementById(id);
 
@@ -627,6 +630,11 @@ function bind() {
     event.target.value = formatCode(event.target.value);
   });
   $("help-button").addEventListener("click", requestHelp);
+  $("privacy-button").addEventListener("click", async () => {
+    showScreen("privacy");
+    await loadAccessLog(kiosk.token, t);
+  });
+  $("privacy-back").addEventListener("click", () => showIdle());
   $("help-cancel").addEventListener("click", cancelHelp);
   $("connecting-retry").addEventListener("click", retryConnection);
   $("answer-button").addEventListener("click", answer);
