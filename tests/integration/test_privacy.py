@@ -58,8 +58,9 @@ async def test_each_kind_of_access_is_logged_and_the_client_sees_it(
         )
         assert response.status == 200
         texts = [e["text"] for e in (await response.json())["entries"]]
-    assert "Nurse Nurse1 viewed your call history (care)." in texts
-    assert "Administrator Admin exported your details (your request)." in texts
+    # The admin switched Aino's tablet to Swedish above: her list speaks Swedish.
+    assert "Vårdaren Nurse1 tittade på din samtalshistorik (vård)." in texts
+    assert "Administratören Admin exporterade dina uppgifter (din begäran)." in texts
 
 
 async def _principal(server: RunningServer, username: str):  # type: ignore[no-untyped-def]
