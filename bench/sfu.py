@@ -181,9 +181,10 @@ class ClipTrack(MediaStreamTrack):
         super().__init__()
         self._clip = clip
         self._index = 0
-        self.frames_sent = 0
+        self._slot = 0  # capture slot of the frame being sent: time since start * FPS
         self._start: float | None = None
         self._restart = False
+        self.frames_sent = 0
         self.keyframe_requests = 0
 
     def request_keyframe(self) -> None:
@@ -197,16 +198,19 @@ class ClipTrack(MediaStreamTrack):
         if self._start is None:
             self._start = now
         else:
-            delay = self._start + self.frames_sent / FPS - now
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -1.0:
-                self._start = now - self.frames_sent / FPS  # a second behind: skip, do not burst
+            self._slot += 1
+            due = self._start + self._slot / FPS
+            if due > now:
+                await asyncio.sleep(due - now)
+            elif now - due > 1 / FPS:
+                # More than a frame late (this process starved): skip the missed frames, as a
+                # camera does, instead of sending them in a burst.
+                self._slot = int((now - self._start) * FPS)
         if self._restart:
             self._restart = False
             self._index = 0
         packet = av.Packet(self._clip[self._index])
-        packet.pts = self.frames_sent * (VIDEO_CLOCK_RATE // FPS)
+        packet.pts = self._slot * (VIDEO_CLOCK_RATE // FPS)
         packet.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
         self._index = (self._index + 1) % len(self._clip)
         self.frames_sent += 1
@@ -700,7 +704,11 @@ async def serve(kind: str, receive_buffer: int | None) -> None:
 
 
 class ServerLink:
-    """The benchmark's end of a server process: requests, replies, offers, CPU, stop by pid."""
+    """The benchmark's end of a child process (a server, or the late joiners' process).
+
+    JSON-line requests and replies over its stdin/stdout, server offers as events; stopped by
+    pid on close.
+    """
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
@@ -749,7 +757,7 @@ class ServerLink:
         finally:
             self._pending.pop(request_id, None)
         if "error" in reply:
-            raise RuntimeError(f"server {op} failed: {reply['error']}")
+            raise RuntimeError(f"{op} failed in pid {self.pid}: {reply['error']}")
         return reply
 
     async def _read(self) -> None:
@@ -1193,7 +1201,8 @@ def _figures(
     publisher_fps = min(
         (after.frames_sent[pid] - sent) / seconds for pid, sent in before.frames_sent.items()
     )
-    peers_drops = after.peers_drops - before.peers_drops
+    # A socket closed during the window takes its count with it: never report less than 0.
+    peers_drops = max(0, after.peers_drops - before.peers_drops)
     return {
         "window_s": round(seconds, 1),
         "streams_flowing": flowing,
@@ -1209,7 +1218,7 @@ def _figures(
         "median_subscriber_fps": round(statistics.median(fps), 2),
         "peers_core_pct": round(100 * (after.peers_cpu - before.peers_cpu) / seconds, 1),
         "keyframe_requests_in_window": after.keyframe_requests - before.keyframe_requests,
-        "udp_drops_server": after.server_drops - before.server_drops,
+        "udp_drops_server": max(0, after.server_drops - before.server_drops),
         "udp_drops_peers": peers_drops,
         "min_publisher_fps": round(publisher_fps, 2),
         # The synthetic peers could not keep up (CPU taken by other work on the machine): the

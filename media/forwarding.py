@@ -29,7 +29,6 @@ from aiortc.rtcrtpsender import RTCRtpSender, random_sequence_number
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTP_HISTORY_SIZE,
-    HeaderExtensionsMap,
     RtcpPsfbPacket,
     RtpPacket,
     pack_remb_fci,
@@ -38,6 +37,7 @@ from aiortc.rtp import (
 from aiortc.utils import random32
 
 from media.keyframes import KeyframeRequestThrottle
+from media.rtp_fastpath import RtpHeaderWriter, extension_ids
 from media.rtp_rewrite import StreamRewriter
 from media.vp8 import is_keyframe_start
 
@@ -49,6 +49,10 @@ PacketSink = Callable[[RtpPacket], None]
 # A gated subscriber whose keyframe request went unanswered (PLI lost, publisher busy) asks
 # again after this long instead of staying black.
 KEYFRAME_RETRY_INTERVAL = 1.0
+
+# What a ForwardingSender keeps of each packet it sent, to rebuild it for a retransmission:
+# (sequence number, marker, timestamp, payload, padding size, abs-send-time, audio level).
+_SentPacket = tuple[int, int, int, bytes, int, int, "tuple[bool, int] | None"]
 
 
 class ForwardingReceiver(RTCRtpReceiver):
@@ -299,7 +303,10 @@ class ForwardingSender(RTCRtpSender):
         self._source_generation = 0
         self._payload_type: int | None = None
         self._mid: str | None = None
-        self._extensions_map = HeaderExtensionsMap()
+        self._writer: RtpHeaderWriter | None = None
+        # Ring of the packets sent, indexed like aiortc's history; `_retransmit` rebuilds an
+        # `RtpPacket` from it only when the subscriber NACKs.
+        self._sent: list[_SentPacket | None] = [None] * RTP_HISTORY_SIZE
         self._rewriter: StreamRewriter | None = None
 
     @property
@@ -347,7 +354,13 @@ class ForwardingSender(RTCRtpSender):
         codec = parameters.codecs[0]
         self._payload_type = codec.payloadType
         self._mid = parameters.muxId
-        self._extensions_map.configure(parameters)
+        if codec.payloadType is not None:
+            self._writer = RtpHeaderWriter(
+                payload_type=codec.payloadType,
+                ssrc=self._ssrc,
+                mid=self._mid,
+                ids=extension_ids(parameters),
+            )
         # Registers the SSRC with the transport (so RTCP reaches us), notes the RTX payload
         # type for retransmissions, starts our idle `_run_rtp` and aiortc's SR loop.
         await super().send(parameters)
@@ -379,6 +392,32 @@ class ForwardingSender(RTCRtpSender):
         if self._source is not None:
             self._source.request_keyframe()
 
+    async def _retransmit(self, sequence_number: int) -> None:
+        # aiortc's `_retransmit` serves a NACK from its history of `RtpPacket`s (wrapping it in
+        # RTX when negotiated).  We keep only the fields; build the packet aiortc would have
+        # stored, put it in that history and let aiortc do the rest.
+        index = sequence_number % RTP_HISTORY_SIZE
+        history = self._RTCRtpSender__rtp_history
+        sent = self._sent[index]
+        if sent is None or sent[0] != sequence_number or self._payload_type is None:
+            history.pop(index, None)
+        else:
+            _, marker, timestamp, payload, padding_size, abs_send_time, audio_level = sent
+            packet = RtpPacket(
+                payload_type=self._payload_type,
+                marker=marker,
+                sequence_number=sequence_number,
+                timestamp=timestamp,
+                ssrc=self._ssrc,
+                payload=payload,
+            )
+            packet.padding_size = padding_size
+            packet.extensions.mid = self._mid
+            packet.extensions.abs_send_time = abs_send_time
+            packet.extensions.audio_level = audio_level
+            history[index] = packet
+        await super()._retransmit(sequence_number)
+
     def _begin_epoch(self, source: ForwardingReceiver) -> None:
         assert self._rewriter is not None
         self._rewriter.end_epoch()
@@ -390,11 +429,23 @@ class ForwardingSender(RTCRtpSender):
 
     async def forward(self, packet: RtpPacket, *, now: float, ntp_time: int) -> None:
         """Rewrite `packet` into this subscriber's stream and send it."""
+        data = self.prepare(packet, now=now, ntp_time=ntp_time)
+        if data is None:
+            return
+        try:
+            await self.transport._send_rtp(data)
+        except ConnectionError:
+            return
+        self.count_sent(len(packet.payload), now=now, ntp_time=ntp_time)
+
+    def prepare(self, packet: RtpPacket, *, now: float, ntp_time: int) -> bytes | None:
+        """`packet` rewritten into this subscriber's stream, serialized (None: do not send)."""
         rewriter = self._rewriter
         source = self._source
+        writer = self._writer
         # `_enabled` is aiortc's flag for a negotiated direction that excludes sending.
-        if rewriter is None or source is None or self._payload_type is None or not self._enabled:
-            return
+        if rewriter is None or source is None or writer is None or not self._enabled:
+            return None
         if (
             not rewriter.active
             or rewriter.ssrc != packet.ssrc
@@ -405,35 +456,45 @@ class ForwardingSender(RTCRtpSender):
             rewriter.start(packet.sequence_number, packet.timestamp, packet.ssrc, now)
         mapped = rewriter.map(packet.sequence_number, packet.timestamp, now)
         if mapped is None:
-            return
+            return None
         sequence_number, timestamp = mapped
 
-        out = RtpPacket(
-            payload_type=self._payload_type,
-            marker=packet.marker,
+        # The bytes aiortc's `RtpPacket.serialize` would produce for the packet with our SSRC,
+        # payload type, (seq, ts), mid and abs-send-time, and the publisher's audio level
+        # (media/rtp_fastpath.py, checked byte for byte in tests/media/test_rtp_fastpath.py).
+        marker = packet.marker
+        payload = packet.payload
+        padding_size = packet.padding_size
+        abs_send_time = (ntp_time >> 14) & 0x00FFFFFF
+        audio_level = packet.extensions.audio_level
+        # Kept for `_retransmit`, which serves the subscriber's NACKs.
+        self._sent[sequence_number % RTP_HISTORY_SIZE] = (
+            sequence_number,
+            marker,
+            timestamp,
+            payload,
+            padding_size,
+            abs_send_time,
+            audio_level,
+        )
+        return writer.serialize(
+            marker=marker,
             sequence_number=sequence_number,
             timestamp=timestamp,
-            ssrc=self._ssrc,
-            payload=packet.payload,
+            payload=payload,
+            abs_send_time=abs_send_time,
+            audio_level=audio_level,
+            padding_size=padding_size,
         )
-        out.padding_size = packet.padding_size
-        extensions = out.extensions
-        extensions.mid = self._mid
-        extensions.abs_send_time = (ntp_time >> 14) & 0x00FFFFFF
-        extensions.audio_level = packet.extensions.audio_level
 
-        # aiortc's `_retransmit` serves the subscriber's NACKs from this history.
-        self._RTCRtpSender__rtp_history[sequence_number % RTP_HISTORY_SIZE] = out
-        try:
-            await self.transport._send_rtp(out.serialize(self._extensions_map))
-        except ConnectionError:
-            return
-
+    def count_sent(self, payload_size: int, *, now: float, ntp_time: int) -> None:
+        """Account for a packet `prepare` built that reached the transport."""
         # Sender-report counters read by aiortc's `_run_rtcp`; the (NTP, RTP) pair describes
         # the newest packet, not a late retransmission.
+        assert self._rewriter is not None
         self._RTCRtpSender__ntp_timestamp = ntp_time
-        self._RTCRtpSender__rtp_timestamp = rewriter.last_timestamp
-        self._RTCRtpSender__octet_count += len(packet.payload)
+        self._RTCRtpSender__rtp_timestamp = self._rewriter.last_timestamp
+        self._RTCRtpSender__octet_count += payload_size
         self._RTCRtpSender__packet_count += 1
         self.packets_forwarded += 1
         if self.first_forwarded_at is None:

@@ -78,15 +78,22 @@ class StreamRewriter:
 
     def map(self, in_seq: int, in_ts: int, now: float) -> tuple[int, int] | None:
         """Outgoing (seq, ts) for an incoming packet of the current epoch, None to drop it."""
-        if not self._active or _seq_delta(in_seq, self._floor_in_seq) < 0:
+        # `_seq_delta` inlined (this runs for every packet copy): in 16-bit sequence space,
+        # a - b is negative when (a - b) % 2**16 >= 2**15 and positive when it lies in
+        # (0, 2**15).
+        if not self._active:
+            return None
+        from_floor = (in_seq - self._floor_in_seq) % _SEQ_MOD
+        if from_floor >= _HALF_SEQ:
             return None
         out_seq = (in_seq + self._seq_offset) % _SEQ_MOD
         out_ts = (in_ts + self._ts_offset) % _TS_MOD
-        if _seq_delta(in_seq, self._highest_in_seq) > 0:
+        if 0 < (in_seq - self._highest_in_seq) % _SEQ_MOD < _HALF_SEQ:
             self._highest_in_seq = in_seq
-            if _seq_delta(in_seq, self._floor_in_seq) > _REORDER_WINDOW:
+            if from_floor > _REORDER_WINDOW:
                 self._floor_in_seq = (in_seq - _REORDER_WINDOW) % _SEQ_MOD
-        if self._last_out_seq is None or _seq_delta(out_seq, self._last_out_seq) > 0:
+        last_out_seq = self._last_out_seq
+        if last_out_seq is None or 0 < (out_seq - last_out_seq) % _SEQ_MOD < _HALF_SEQ:
             self._last_out_seq = out_seq
             self._last_out_ts = out_ts
             self._last_out_time = now

@@ -29,20 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from signaling.bus import Body, BusListener, BusUnavailable, CallFlag, CallFlagName
 from signaling.bus_local import default_instance_id
 from signaling.bus_mirror import ClusterMirror, flag_from_event, location_from_event
-from signaling.bus_redis_scripts import (
-    CLAIM_ROOM,
-    CONNECTION_DOWN,
-    CONNECTION_UP,
-    ENGAGE,
-    REAP_FLAGS,
-    REAP_LOCATIONS,
-    RELEASE,
-    RELEASE_ROOM,
-    RENEW_ROOMS,
-    SET_FLAG,
-    RedisKeys,
-    with_helpers,
-)
+from signaling.bus_redis_scripts import SCRIPTS, RedisKeys
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,21 +73,7 @@ class RedisBus:
             decode_responses=True,
         )
         self._redis = aioredis.Redis(connection_pool=self._pool)
-        self._scripts = {
-            name: self._redis.register_script(with_helpers(source))
-            for name, source in (
-                ("up", CONNECTION_UP),
-                ("down", CONNECTION_DOWN),
-                ("reap_loc", REAP_LOCATIONS),
-                ("flag", SET_FLAG),
-                ("reap_flags", REAP_FLAGS),
-                ("engage", ENGAGE),
-                ("release", RELEASE),
-                ("claim", CLAIM_ROOM),
-                ("release_room", RELEASE_ROOM),
-                ("renew", RENEW_ROOMS),
-            )
-        }
+        self._scripts = {name: self._redis.register_script(src) for name, src in SCRIPTS.items()}
         self._listener: BusListener | None = None
         self._healthy = False
         self._closing = False
@@ -333,15 +306,16 @@ class RedisBus:
     # ---- Bus: instances and resumption ---------------------------------------------------
 
     async def live_instances(self) -> list[str]:
-        async def query() -> list[str]:
-            members = sorted(cast(set[str], await self._redis.smembers(self._keys.instances)))
-            if not members:
-                return []
-            alive = await self._redis.mget([self._keys.alive(m) for m in members])
-            draining = await self._redis.smembers(self._keys.draining)
-            return [m for m, a in zip(members, alive, strict=True) if a and m not in draining]
+        alive = await self._call(self._instances_alive)
+        draining = await self._call(lambda: self._redis.smembers(self._keys.draining))
+        return [m for m, up in alive if up and m not in draining]
 
-        return await self._call(query)
+    async def _instances_alive(self) -> list[tuple[str, bool]]:
+        members = sorted(cast(set[str], await self._redis.smembers(self._keys.instances)))
+        if not members:
+            return []
+        alive = await self._redis.mget([self._keys.alive(m) for m in members])
+        return [(m, bool(a)) for m, a in zip(members, alive, strict=True)]
 
     async def set_draining(self) -> None:
         self._draining = True
@@ -509,15 +483,8 @@ class RedisBus:
             await self._listener.on_rooms_lost(set(lost))
 
     async def _find_dead(self) -> None:
-        async def query() -> list[str]:
-            members = sorted(cast(set[str], await self._redis.smembers(self._keys.instances)))
-            others = [m for m in members if m != self._id]
-            if not others:
-                return []
-            alive = await self._redis.mget([self._keys.alive(m) for m in others])
-            return [m for m, a in zip(others, alive, strict=True) if not a]
-
-        for dead in await self._call(query):
+        alive = await self._call(self._instances_alive)
+        for dead in [m for m, up in alive if not up and m != self._id]:
             # One survivor reaps; the lock outlives a reaper that dies half way only briefly.
             if await self._call(self._reap_lock(dead)):
                 self._spawn(self._reap(dead))

@@ -165,12 +165,20 @@ end
 return lost
 """
 
-LOCATION_SCRIPTS = (CONNECTION_UP, CONNECTION_DOWN, REAP_LOCATIONS)
-
-
-def with_helpers(script: str) -> str:
-    """Scripts that edit the location hash need the shared Lua helpers in front."""
-    return _LOC_HELPERS + script if script in LOCATION_SCRIPTS else script
+# The scripts by the name RedisBus calls them; those that edit the location hash get the
+# shared Lua helpers in front.
+SCRIPTS = {
+    "up": _LOC_HELPERS + CONNECTION_UP,
+    "down": _LOC_HELPERS + CONNECTION_DOWN,
+    "reap_loc": _LOC_HELPERS + REAP_LOCATIONS,
+    "flag": SET_FLAG,
+    "reap_flags": REAP_FLAGS,
+    "engage": ENGAGE,
+    "release": RELEASE,
+    "claim": CLAIM_ROOM,
+    "release_room": RELEASE_ROOM,
+    "renew": RENEW_ROOMS,
+}
 
 
 class RedisKeys:

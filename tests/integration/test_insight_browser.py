@@ -17,7 +17,13 @@ from signaling.protocol import CallRecording, ServerMessage
 from tablet_client.headless import HeadlessTablet
 from tests.conftest import NURSE_PASSWORD, RunningServer, make_config, start_server
 from tests.integration.insight_harness import light_camera
-from tests.web.browser import DASHBOARD_VIEWPORT, chromium, require_browser_environment, sign_in
+from tests.web.browser import (
+    DASHBOARD_VIEWPORT,
+    chromium,
+    require_browser_environment,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -89,12 +95,16 @@ async def test_call_view_shows_hint_quality_and_recording(
 
         record = page.get_by_role("button", name="Record")
         await record.click()
-        await expect(hint).to_contain_text("needs the client's consent")
+        notice = page.locator(".insight-notice")
+        await expect(notice).to_contain_text("needs the client's consent")
+        await expect(hint).to_have_text("Aino's camera is too dark")
         await server.services.consents.decide(
             aino.id, ConsentPurpose.RECORDING, True, staff_principal(server.admin)
         )
         await record.click()
         await expect(page.locator(".insight-recording")).to_be_visible(timeout=10_000)
+        await expect(notice).to_be_hidden()
+        await screenshot(page, "dashboard-insight")
         assert tablet.recording == [True]
         await page.get_by_role("button", name="Stop recording").click()
         await expect(page.locator(".insight-recording")).to_be_hidden(timeout=15_000)

@@ -11,15 +11,16 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from media import MediaServer, MediaSettings, use_host_addresses
-from media.ice import restore_host_addresses
 from tests.media.media_harness import Call, LoopbackSignal
 
 
 @pytest.fixture(autouse=True)
 def loopback_only() -> Iterator[None]:
+    """Loopback for these tests, and again after them (tests/test_ice may change it): the
+    whole session's headless peers rely on it (tests/conftest.py)."""
     use_host_addresses(["127.0.0.1"])
     yield
-    restore_host_addresses()
+    use_host_addresses(["127.0.0.1"])
 
 
 @pytest.fixture

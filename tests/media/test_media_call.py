@@ -51,11 +51,13 @@ async def test_one_to_one_call_forwards_each_side_to_the_other(call: Call) -> No
     assert_receives_only(bob, "1", source_id=1, frames=30)
     assert alice.stats.audio_frames > 10
     assert bob.stats.audio_frames > 10
-    # Keyframe gating plus an immediate PLI: the first picture comes in well under a second
-    # (measured ~100 ms here) instead of at the publisher's next periodic keyframe.
+    # Keyframe gating plus an immediate PLI: the first picture comes in ~100 ms (bench/
+    # call_setup.py measures it) instead of at the publisher's next periodic keyframe, which
+    # aiortc's encoder puts minutes apart. The bound only tells those two apart, with room
+    # for a loaded machine.
     for peer in (alice, bob):
         assert peer.stats.first_video_frame_at is not None
-        assert peer.stats.first_video_frame_at - started < 1.5
+        assert peer.stats.first_video_frame_at - started < 3.0
 
 
 async def test_server_forwards_packets_without_decoding(call: Call) -> None:

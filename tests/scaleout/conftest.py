@@ -29,6 +29,7 @@ from care_sessions.clock import SystemClock
 from care_sessions.identity import Client, ClientSettings, Language, Role, StaffUser
 from care_sessions.secrets_kdf import hash_password
 from hoiva.store import SqlStore, create_store_engine, migrate
+from media.ice import use_host_addresses
 from tests.conftest import NURSE_PASSWORD, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -230,6 +231,13 @@ class Cluster:
             await instance.stop()
         await self.store.close()
         self.redis.stop()
+
+
+@pytest.fixture(autouse=True)
+def headless_media_on_loopback() -> None:
+    """Our headless peers gather on 127.0.0.1 even after another suite restored aioice's own
+    discovery (tests/media's fixture does, for the rest of the session)."""
+    use_host_addresses(["127.0.0.1"])
 
 
 @pytest.fixture

@@ -148,3 +148,25 @@ async def test_killing_the_media_instance_moves_the_call_without_anyone_acting(
     finally:
         await nurse.stop()
         await tablet.stop()
+
+
+async def test_a_dead_instances_tablets_go_offline_everywhere(cluster: Cluster) -> None:
+    """Presence expiry: kill -9 of the instance holding a tablet that cannot reconnect (it
+    knows only that instance); a nurse on the survivor sees it offline once the dead
+    instance's heartbeat expired (instance_ttl_s 2 s here), not never."""
+    a = await cluster.add_instance("a")
+    b = await cluster.add_instance("b")
+    client, token = await cluster.add_client("Aino")
+    tablet = HeadlessTablet(b.url, token)
+    nurse = HeadlessNurse(a.url, "nurse1", NURSE_PASSWORD)
+    await tablet.start()
+    await nurse.start()
+    try:
+        await until(lambda: nurse.view.presence.get(client.id) == "online", 5)
+        b.kill9()
+        gone_after = await until(lambda: nurse.view.presence.get(client.id) == "offline", 6)
+        assert gone_after > 0.5, "offline only when the heartbeat expired"
+        assert (await a.wait_healthy(1)) is None
+    finally:
+        await nurse.stop()
+        await tablet.stop()

@@ -72,7 +72,7 @@ async def test_host_console_shows_every_home_playing(
         await expect(page.locator("#console")).to_have_attribute("data-state", "live")
 
         # Polled from here: wait_for_function with an async predicate polls very slowly.
-        deadline = time.monotonic() + 45
+        deadline = time.monotonic() + 90
         while await _playing_tiles(page, 20) < HOMES:
             assert time.monotonic() < deadline, await page.evaluate("window.hoivaConsole.tiles()")
             await asyncio.sleep(0.5)
@@ -82,7 +82,7 @@ async def test_host_console_shows_every_home_playing(
             await expect(tile.locator(".tile-name")).to_have_text(client.display_name)
             # Good on loopback; a starved test machine may make one look fair for a moment.
             await expect(tile).to_have_attribute(
-                "data-quality", re.compile("^(good|fair)$"), timeout=15_000
+                "data-quality", re.compile("^(good|fair)$"), timeout=30_000
             )
         await expect(page.locator("#room-count")).to_have_text(str(HOMES))
 
@@ -94,7 +94,7 @@ async def test_host_console_shows_every_home_playing(
             counts = seat.peer.stats.video_frames
             await wait_until(
                 lambda m=host_mids, c=counts: sum(c.get(mid, 0) for mid in m) >= 10,  # type: ignore[misc]
-                15,
+                30,
                 "the browser's camera on a tablet",
             )
         await screenshot(page, "host-console")

@@ -84,7 +84,7 @@ async def test_kiosk_joins_the_table_sees_everyone_and_leaves(
         await page.get_by_role("button", name="Join", exact=True).click()
         await expect(page.locator("#screen-meal")).to_be_visible()
 
-        deadline = time.monotonic() + 45
+        deadline = time.monotonic() + 90
         while True:
             meal = await _meal(page)
             tiles = meal["tiles"] if meal else []

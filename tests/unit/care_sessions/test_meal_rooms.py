@@ -182,3 +182,24 @@ def test_ending_closes_every_visit() -> None:
     assert session.ended and session.record.end_reason is SessionEndReason.ENDED_BY_HOST
     with pytest.raises(InvalidState):
         session.check_can_join("eino", SeatRole.CLIENT)
+
+
+def test_quality_dot_from_what_the_media_server_measures() -> None:
+    from care_sessions.room_sessions import Quality, rate_quality
+
+    def dot(**kw: object) -> Quality:
+        base: dict[str, object] = {
+            "connected": True,
+            "was_connected": True,
+            "loss": 0.0,
+            "video_bps": 150_000.0,
+        }
+        base.update(kw)
+        return rate_quality(**base)  # type: ignore[arg-type]
+
+    assert dot() is Quality.GOOD
+    assert dot(loss=0.03) is Quality.FAIR
+    assert dot(loss=0.1) is Quality.POOR
+    assert dot(video_bps=5_000.0) is Quality.POOR
+    assert dot(connected=False) is Quality.LOST
+    assert dot(connected=False, was_connected=False) is Quality.CONNECTING

@@ -32,6 +32,10 @@ export class InsightView {
     this.hint.setAttribute("role", "status");
     this.hint.setAttribute("aria-live", "polite");
     this.hint.hidden = true;
+    // Why a recording request was refused; kept apart from the camera hint.
+    this.notice = element("p", "alert alert-warn insight-notice");
+    this.notice.setAttribute("role", "alert");
+    this.notice.hidden = true;
     this.quality = element("p", "insight-quality muted");
     this.quality.setAttribute("aria-live", "off");
     this.quality.hidden = true;
@@ -43,7 +47,7 @@ export class InsightView {
     this.levels = new Map();
 
     const status = panel.querySelector("#call-status");
-    status?.after(this.banner, this.hint, this.quality);
+    status?.after(this.banner, this.hint, this.notice, this.quality);
     panel.querySelector(".call-controls")?.append(this.button);
   }
 
@@ -71,11 +75,11 @@ export class InsightView {
       case "error":
         if (message.ref && this.pending.has(message.ref)) {
           this.pending.delete(message.ref);
-          this.hint.textContent =
+          this.notice.textContent =
             message.code === "consent_required"
               ? "Recording needs the client's consent, recorded on their privacy page."
               : message.message;
-          this.hint.hidden = false;
+          this.notice.hidden = false;
           this.button.disabled = !this.call();
           return true;
         }
@@ -92,6 +96,7 @@ export class InsightView {
     if (!active) {
       this.setRecording(false);
       this.hint.hidden = true;
+      this.notice.hidden = true;
       this.quality.hidden = true;
       this.levels.clear();
     }
@@ -113,6 +118,9 @@ export class InsightView {
   setRecording(active) {
     this.recordingOn = active;
     this.banner.hidden = !active;
+    if (active) {
+      this.notice.hidden = true;
+    }
     this.button.textContent = active ? "Stop recording" : "Record";
     this.button.setAttribute("aria-pressed", String(active));
     this.button.disabled = !this.call();

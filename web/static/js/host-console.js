@@ -177,6 +177,12 @@ function newTile(subjectId) {
   return tile;
 }
 
+function label(tile, action, text, spoken) {
+  const element = tile.querySelector(`[data-action="${action}"]`);
+  element.textContent = text;
+  element.setAttribute("aria-label", spoken);
+}
+
 function render() {
   const state = host.room;
   if (!state) {
@@ -207,14 +213,14 @@ function render() {
     if (person.away && !self) flags.push("Talking privately");
     if (state.spotlight_id === person.subject_id) flags.push("Spotlight");
     tile.querySelector(".tile-flags").textContent = flags.join(" · ");
-    const mute = tile.querySelector('[data-action="mute"]');
-    if (mute) {
-      mute.textContent = person.muted ? `Unmute ${person.name}` : `Mute ${person.name}`;
-      tile.querySelector('[data-action="spotlight"]').textContent =
-        state.spotlight_id === person.subject_id ? "End spotlight" : `Spotlight ${person.name}`;
-      tile.querySelector('[data-action="side"]').textContent =
-        state.side_call_id === person.subject_id ? "Back to the table" : `Talk privately with ${person.name}`;
-      tile.querySelector('[data-action="remove"]').textContent = `Remove ${person.name}`;
+    if (!self) {
+      // Short words on the buttons; the whole sentence for screen readers (and tests).
+      const spotlit = state.spotlight_id === person.subject_id;
+      const aside = state.side_call_id === person.subject_id;
+      label(tile, "mute", person.muted ? "Unmute" : "Mute", `${person.muted ? "Unmute" : "Mute"} ${person.name}`);
+      label(tile, "spotlight", spotlit ? "End spotlight" : "Spotlight", spotlit ? `End spotlight on ${person.name}` : `Spotlight ${person.name}`);
+      label(tile, "side", aside ? "Back to the table" : "Talk privately", aside ? `Bring ${person.name} back to the table` : `Talk privately with ${person.name}`);
+      label(tile, "remove", "Remove", `Remove ${person.name}`);
     }
   }
   for (const [subjectId, tile] of host.tiles) {
