@@ -81,6 +81,9 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
         checkins=SqlCheckinStore(engine),
     )
     signaling.use_insight(insight)
+    access_log = AccessLog(trust, clock)
+    if signaling.checkins is not None:
+        signaling.checkins.access_log = access_log
     return Services(
         config=config,
         clock=clock,
@@ -88,7 +91,7 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
         auth=auth,
         media=media,
         signaling=signaling,
-        access_log=AccessLog(trust, clock),
+        access_log=access_log,
         consents=consents,
         insight=insight,
     )

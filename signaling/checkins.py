@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from care_sessions.access_log import AccessAction, AccessLog, DataKind, Purpose
 from care_sessions.attention import FlagAction, check_resolution, refresh_attention
 from care_sessions.care_plans import Completer, Outcome
 from care_sessions.checkin_ports import CareRecordStore
@@ -86,6 +87,9 @@ class CheckinService:
     ) -> None:
         self.store = store
         self.settings = settings
+        # Set by the composition root: outcomes recorded over the socket are client data
+        # changes and belong in the client's access log like the web routes' changes.
+        self.access_log: AccessLog | None = None
         self._care = care
         self._clock = clock
         self._hub = hub
@@ -287,6 +291,15 @@ class CheckinService:
                 reply = self._recorded(decision.checkin, duplicate=False, ref=ref)
                 await self._hub.send_to(who.subject_id, reply)
                 await self._after_change(checkin, decision.checkin)
+                if self.access_log is not None:
+                    await self.access_log.record(
+                        who,
+                        checkin.client_id,
+                        AccessAction.CHANGE,
+                        DataKind.OUTCOMES,
+                        Purpose.CARE,
+                        "check-in outcome",
+                    )
                 return reply
             # The scheduler moved the check-in on meanwhile: decide again on its new state.
             fresh = await self.store.checkin(checkin.id)

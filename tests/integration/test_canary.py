@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 import sqlalchemy as sa
 from aiohttp import web
 
+from care_sessions.access_log import AccessQuery
 from care_sessions.care_plans import ALL_WEEKDAYS, CheckinKind, Completer, PlanItem
 from care_sessions.identity import Role
 from care_sessions.schedule import at_local
@@ -178,6 +179,12 @@ async def test_health_values_stay_in_the_database_and_the_export(
             export = await (await http.get(f"{server.url}/admin/clients/{client.id}/export")).text()
             metrics = await (await http.get(f"{server.url}/metrics")).text()
         assert marker in export and GLUCOSE_TEXT in export
+        logged = await server.services.access_log.search(AccessQuery(client_id=client.id))
+        assert any(
+            (e.actor_id, e.action.value, e.data.value)
+            == (server.nurses[0].id, "change", "outcomes")
+            for e in logged
+        ), "the nurse's recorded outcome is not in the client's access log"
 
         await asyncio.sleep(0.2)  # let the last pub/sub messages arrive
         redis_text = await _redis_dump(redis_url)
