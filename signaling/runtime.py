@@ -108,7 +108,7 @@ class SignalingRuntime:
         """Route call.record_* and check-in face evidence to media insight (hoiva.app)."""
         self.insight = insight
         # The endpoint builds its dispatcher; insight is wired in after both exist.
-        self.endpoint._dispatcher.insight = insight
+        self.endpoint.dispatcher.insight = insight
 
     def ice_servers_for(self, subject_id: str) -> list[IceServerOut]:
         """The configured servers plus TURN with credentials minted for this socket."""

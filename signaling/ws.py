@@ -77,7 +77,7 @@ class SignalingEndpoint:
         self._hub = hub
         self._calls = calls
         self._help = help_desk
-        self._dispatcher = Dispatcher(calls, help_desk, checkins, rooms)
+        self.dispatcher = Dispatcher(calls, help_desk, checkins, rooms)
         self._heartbeat_s = heartbeat_s
         self._hello_timeout_s = hello_timeout_s
         self._max_frame_bytes = max_frame_bytes
@@ -126,7 +126,7 @@ class SignalingEndpoint:
             hub=self._hub,
             calls=self._calls,
             help_desk=self._help,
-            dispatcher=self._dispatcher,
+            dispatcher=self.dispatcher,
             heartbeat_s=self._heartbeat_s,
             ice_servers=self._ice_servers,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from care_sessions.identity import Client, ClientSettings, Principal, Role
+from care_sessions.identity import Client, ClientSettings, Principal, Role, StaffUser
 from hoiva.app import build_services, close_services
 from hoiva.services import Services
 from signaling.protocol import CLIENT_MESSAGE_TYPES
@@ -77,12 +78,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     async def seed() -> tuple[str, Principal]:
         client = Client("fuzz-client", "Fuzz", "Client", ClientSettings())
         await services.store.add_client(client)
-        from tests.conftest import RunningServer
-
-        helper = RunningServer("", services, None)  # type: ignore[arg-type]
-        helper.admin = await helper.add_staff("fuzzadmin", Role.ADMIN, "x" * 12)
-        token = await helper.enrol_tablet(client)
-        nurse = await helper.add_staff("fuzznurse", Role.NURSE, "x" * 12)
+        nurse = StaffUser(str(uuid.uuid4()), "fuzznurse", "Fuzz Nurse", Role.NURSE, "-")
+        await services.store.add_staff(nurse)
+        issued = await services.auth.issue_pairing_code(client.id, nurse.id)
+        token = (await services.auth.redeem_pairing_code(issued.code)).token
         return token, Principal(Role.NURSE, nurse.id, nurse.display_name)
 
     token, nurse = loop.run_until_complete(seed())
@@ -145,7 +144,7 @@ def _feed(world: World, raw: str | bytes, principal: Principal | None) -> Record
         hub=runtime.hub,
         calls=runtime.calls,
         help_desk=runtime.help_desk,
-        dispatcher=runtime.endpoint._dispatcher,
+        dispatcher=runtime.endpoint.dispatcher,
         heartbeat_s=20,
         ice_servers=runtime.ice_servers_for,
     )
