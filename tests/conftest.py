@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -133,3 +135,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which must run everything: {report.longrepr}"
+
+
+# How long past its own pytest-timeout a test may still run before the whole run is stopped.
+WATCHDOG_GRACE_S = 90.0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
+    """Stop the run, with every thread's stack, if a test outlives its timeout.
+
+    pytest-timeout interrupts the test once; if the event loop's teardown then hangs (a task
+    that does not finish on cancel, a worker thread that never returns), nothing would fire
+    again and CI would sit until its own limit with no clue. This prints where it hung."""
+    marker = item.get_closest_marker("timeout")
+    limit = (
+        float(marker.args[0]) if marker and marker.args else float(item.config.getini("timeout"))
+    )
+    faulthandler.dump_traceback_later(limit + WATCHDOG_GRACE_S, exit=True, file=sys.stderr)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
