@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 
 
 class Role(enum.StrEnum):
@@ -35,6 +35,28 @@ class StaffUser:
     active: bool = True
 
 
+class TextSize(enum.StrEnum):
+    LARGE = "large"
+    LARGER = "larger"
+    LARGEST = "largest"
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Local hours when family calls do not ring; care calls always do. May wrap midnight."""
+
+    start: time
+    end: time
+
+    def covers(self, local: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def label(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"  # noqa: RUF001
+
+
 @dataclass(frozen=True)
 class ClientSettings:
     """What the client (or the care team for them) chose for the tablet."""
@@ -42,6 +64,12 @@ class ClientSettings:
     language: Language = Language.FI
     auto_answer: bool = False
     auto_answer_after_s: int = 10
+    volume: int = 80  # percent of the tablet's ringing and call volume
+    text_size: TextSize = TextSize.LARGE
+    quiet_hours: QuietHours | None = None
+    # Family calls ring by default; a client who cannot reach the screen may want them
+    # answered for them, like care calls.
+    family_auto_answer: bool = False
 
 
 @dataclass(frozen=True)

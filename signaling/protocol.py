@@ -275,6 +275,12 @@ class ClientSettingsOut(msgspec.Struct, frozen=True):
     language: str
     auto_answer: bool
     auto_answer_after_s: int
+    volume: int = 80
+    text_size: str = "large"
+    # Local "HH:MM" (Europe/Helsinki); both null when the client has no quiet hours.
+    quiet_from: str | None = None
+    quiet_until: str | None = None
+    family_auto_answer: bool = False
 
 
 class IceServerOut(msgspec.Struct, frozen=True, omit_defaults=True):

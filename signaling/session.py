@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from care_sessions.auth import AuthService
 from care_sessions.errors import AuthenticationFailed, CareSessionError
-from care_sessions.identity import Principal, Role
+from care_sessions.identity import ClientSettings, Principal, Role
 from care_sessions.ports import CareStore
 from signaling.bus import BusUnavailable
 from signaling.calls import CallService
@@ -116,11 +116,7 @@ class SignalingSession:
             client = await self._store.client(principal.subject_id)
             if client is None:
                 raise AuthenticationFailed("device belongs to no client")
-            settings = ClientSettingsOut(
-                language=client.settings.language.value,
-                auto_answer=client.settings.auto_answer,
-                auto_answer_after_s=client.settings.auto_answer_after_s,
-            )
+            settings = client_settings_out(client.settings)
         resumed = await self._resumed(hello.resume_token, principal.subject_id)
         conn = Connection(principal, self._sink)
         await conn.send(
@@ -163,3 +159,18 @@ class SignalingSession:
     async def _error(self, code: str, message: str, ref: str | None) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self._sink.send_text(dump_message(Error(code=code, message=message, ref=ref)))
+
+
+def client_settings_out(settings: ClientSettings) -> ClientSettingsOut:
+    """The tablet's view of its client's settings (in welcome, and pushed when they change)."""
+    quiet = settings.quiet_hours
+    return ClientSettingsOut(
+        language=settings.language.value,
+        auto_answer=settings.auto_answer,
+        auto_answer_after_s=settings.auto_answer_after_s,
+        volume=settings.volume,
+        text_size=settings.text_size.value,
+        quiet_from=f"{quiet.start:%H:%M}" if quiet else None,
+        quiet_until=f"{quiet.end:%H:%M}" if quiet else None,
+        family_auto_answer=settings.family_auto_answer,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from care_sessions.errors import InvalidState, PairingFailed
 from care_sessions.help_requests import HelpRequest
-from care_sessions.identity import Client, ClientSettings, Device, Language, Role, StaffUser
+from care_sessions.identity import (
+    Client,
+    ClientSettings,
+    Device,
+    Language,
+    QuietHours,
+    Role,
+    StaffUser,
+    TextSize,
+)
 from care_sessions.records import EndReason, SessionKind, SessionParticipant, SessionRecord
 from hoiva.store import tables as t
 
@@ -352,11 +361,23 @@ def _staff(row: Any) -> StaffUser:
 
 
 def _settings_values(settings: ClientSettings) -> dict[str, Any]:
+    quiet = settings.quiet_hours
     return {
         "language": settings.language.value,
         "auto_answer": settings.auto_answer,
         "auto_answer_after_s": settings.auto_answer_after_s,
+        "volume": settings.volume,
+        "text_size": settings.text_size.value,
+        "quiet_from": f"{quiet.start:%H:%M}" if quiet else None,
+        "quiet_until": f"{quiet.end:%H:%M}" if quiet else None,
+        "family_auto_answer": settings.family_auto_answer,
     }
+
+
+def _quiet_hours(start: str | None, end: str | None) -> QuietHours | None:
+    if not start or not end:
+        return None
+    return QuietHours(time.fromisoformat(start), time.fromisoformat(end))
 
 
 def _client(row: Any) -> Client:
@@ -368,6 +389,10 @@ def _client(row: Any) -> Client:
             language=Language(row.language),
             auto_answer=bool(row.auto_answer),
             auto_answer_after_s=row.auto_answer_after_s,
+            volume=row.volume,
+            text_size=TextSize(row.text_size),
+            quiet_hours=_quiet_hours(row.quiet_from, row.quiet_until),
+            family_auto_answer=bool(row.family_auto_answer),
         ),
     )
 

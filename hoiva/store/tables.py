@@ -72,6 +72,27 @@ client = sa.Table(
     sa.Column("auto_answer", sa.Boolean, nullable=False),
     sa.Column("auto_answer_after_s", sa.Integer, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("volume", sa.Integer, nullable=False, server_default="80"),
+    sa.Column("text_size", sa.String(8), nullable=False, server_default="large"),
+    # Local wall-clock "HH:MM" (Europe/Helsinki); both set or both null.
+    sa.Column("quiet_from", sa.String(5), nullable=True),
+    sa.Column("quiet_until", sa.String(5), nullable=True),
+    sa.Column("family_auto_answer", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+family_contact = sa.Table(
+    "family_contact",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("client_id", ID, sa.ForeignKey("client.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(60), nullable=False),
+    sa.Column("relation", sa.String(40), nullable=False),
+    # Only the digest of the invitation link's secret is kept, like device tokens.
+    sa.Column("token_digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", ID, nullable=False),
+    sa.Column("revoked_at", UtcDateTime, nullable=True),
+    sa.Column("revoked_by", ID, nullable=True),
 )
 
 pairing_code = sa.Table(
