@@ -36,6 +36,7 @@ class DataKind(enum.StrEnum):
     CONSENTS = "consents"
     ACCESS_LOG = "access_log"
     DEVICES = "devices"
+    FAMILY = "family_contacts"
 
 
 class Purpose(enum.StrEnum):
@@ -134,6 +135,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "consents": "your consents",
         "access_log": "this list",
         "devices": "your tablet's settings",
+        "family_contacts": "your family contacts",
         "nurse": "Nurse",
         "host": "Group host",
         "admin": "Administrator",
@@ -159,6 +161,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "consents": "suostumuksiasi",
         "access_log": "tätä luetteloa",
         "devices": "tablettisi asetuksia",
+        "family_contacts": "omaistesi yhteystietoja",
         "nurse": "Hoitaja",
         "host": "Ryhmän vetäjä",
         "admin": "Ylläpitäjä",
@@ -184,6 +187,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "consents": "dina samtycken",
         "access_log": "den här listan",
         "devices": "din surfplattas inställningar",
+        "family_contacts": "dina anhörigas kontaktuppgifter",
         "nurse": "Vårdaren",
         "host": "Gruppledaren",
         "admin": "Administratören",

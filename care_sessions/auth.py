@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from care_sessions.clock import Clock
 from care_sessions.errors import AuthenticationFailed, NotFound, PairingFailed
+from care_sessions.family import FamilyCircle
 from care_sessions.identity import Device, Principal, Role, StaffUser
 from care_sessions.ports import CareStore
 from care_sessions.secrets_kdf import (
@@ -54,6 +55,8 @@ class AuthService:
         self._store = store
         self._clock = clock
         self._session_ttl = session_ttl
+        # Set by the composition root when family calls are on.
+        self.family: FamilyCircle | None = None
 
     async def login(self, username: str, password: str) -> StaffSession:
         user = await self._store.staff_by_username(username.strip().lower())
@@ -96,9 +99,18 @@ class AuthService:
         )
         return EnrolledDevice(token, enrolled)
 
+    async def token_principal(self, token: str) -> Principal:
+        """Who a socket's token belongs to: a tablet's device token or a relative's call link."""
+        device = await self._store.device_by_token(token_digest(token))
+        if device is None and self.family is not None:
+            return await self.family.principal(token)
+        return await self._device_principal(device)
+
     async def tablet_principal(self, token: str) -> Principal:
         """The principal behind a device token; raises AuthenticationFailed when unusable."""
-        device = await self._store.device_by_token(token_digest(token))
+        return await self._device_principal(await self._store.device_by_token(token_digest(token)))
+
+    async def _device_principal(self, device: Device | None) -> Principal:
         if device is None or device.revoked:
             raise AuthenticationFailed("unknown or revoked device token")
         client = await self._store.client(device.client_id)

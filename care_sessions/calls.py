@@ -51,11 +51,19 @@ class Call:
             started_by=caller_id,
             ring_at=at,
             participants=[
-                SessionParticipant("staff", caller_id, caller_name),
+                SessionParticipant(
+                    "family" if kind is SessionKind.FAMILY_CALL else "staff",
+                    caller_id,
+                    caller_name,
+                ),
                 SessionParticipant("client", client_id, client_name),
             ],
         )
         return cls(record, caller_id, caller_name, client_id, client_name)
+
+    @property
+    def is_family(self) -> bool:
+        return self.record.kind is SessionKind.FAMILY_CALL
 
     def participants(self) -> tuple[str, str]:
         return (self.caller_id, self.client_id)

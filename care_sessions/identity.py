@@ -107,6 +107,8 @@ class Principal:
     subject_id: str
     display_name: str
     device_id: str | None = None
+    # A family contact calls exactly one client's tablet: that client's id.
+    family_of: str | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -114,8 +116,10 @@ class Principal:
 
     @property
     def client_id(self) -> str | None:
-        """A tablet acts for exactly one client; staff act for none."""
-        return self.subject_id if self.role is Role.TABLET else None
+        """The client a tablet acts for, or a relative may call; staff act for none."""
+        if self.role is Role.TABLET:
+            return self.subject_id
+        return self.family_of if self.role is Role.FAMILY else None
 
 
 ANONYMOUS = Principal(role=Role.ANONYMOUS, subject_id="", display_name="")

@@ -44,6 +44,12 @@ ROUTE_RULES: dict[str, frozenset[Role]] = {
     "GET admin.client_export": ADMIN,
     "POST admin.client_erase": ADMIN,
     "GET access_log": ADMIN,
+    # Staff add relatives with the client's consent; the call page itself is a shell that
+    # authenticates over the WebSocket with the link's secret.
+    "GET admin.family": CARE_STAFF,
+    "POST admin.family_invite": CARE_STAFF,
+    "POST admin.family_revoke": CARE_STAFF,
+    "GET family": EVERYONE,
     "GET api.tablet_access_log": TABLET,
     "GET api.tablet_export": TABLET,
     "GET tablet": EVERYONE,
@@ -75,15 +81,16 @@ ROUTE_RULES: dict[str, frozenset[Role]] = {
 MESSAGE_RULES: dict[str, frozenset[Role]] = {
     "hello": EVERYONE,
     "ping": EVERYONE,
-    "call.start": CARE_STAFF,
+    # A relative calls only the client their link belongs to (signaling.calls checks).
+    "call.start": CARE_STAFF | {R.FAMILY},
     "call.answer": frozenset({R.TABLET}),
     "call.decline": frozenset({R.TABLET}),
-    "call.end": CARE_STAFF | {R.TABLET},
+    "call.end": CARE_STAFF | {R.TABLET, R.FAMILY},
     # signaling.insight also checks the nurse is in the call and the client's consent.
     "call.record_start": CARE_STAFF,
     "call.record_stop": CARE_STAFF,
-    "media.offer": CARE_STAFF | ROOM_STAFF | {R.TABLET},
-    "media.answer": CARE_STAFF | ROOM_STAFF | {R.TABLET},
+    "media.offer": CARE_STAFF | ROOM_STAFF | {R.TABLET, R.FAMILY},
+    "media.answer": CARE_STAFF | ROOM_STAFF | {R.TABLET, R.FAMILY},
     "help.request": frozenset({R.TABLET}),
     "help.cancel": frozenset({R.TABLET}),
     "help.take": CARE_STAFF,

@@ -10,6 +10,7 @@ from datetime import datetime
 class SessionKind(enum.StrEnum):
     CALL = "call"
     HELP_CALL = "help_call"
+    FAMILY_CALL = "family_call"  # a relative calling; not a care visit, never in visit reports
 
 
 class EndReason(enum.StrEnum):
@@ -22,7 +23,10 @@ class EndReason(enum.StrEnum):
     DROPPED = "dropped"  # a participant's connection was lost and did not come back
     MEDIA_FAILED = "media_failed"  # signaling worked, media never connected
     INTERRUPTED = "interrupted"  # the server stopped while the call was open
-    REVOKED = "revoked"  # the tablet's token was revoked mid-call
+    REVOKED = "revoked"  # the tablet's token (or a relative's link) was revoked mid-call
+    PREEMPTED = "preempted"  # a family call ended because a care call came in
+    QUIET_HOURS = "quiet_hours"  # a family call held back by the client's quiet hours
+    UNAVAILABLE = "unavailable"  # a family call refused: no consent, or the link was revoked
 
 
 @dataclass(frozen=True)

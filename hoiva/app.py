@@ -11,10 +11,12 @@ from care_sessions.access_log import AccessLog
 from care_sessions.auth import AuthService
 from care_sessions.clock import Clock, SystemClock
 from care_sessions.consent import ConsentLedger
+from care_sessions.family import FamilyCircle
 from hoiva.config import Config
 from hoiva.services import Services
 from hoiva.store import SqlStore, create_store_engine, migrate
 from hoiva.store.checkin_store import SqlCheckinStore
+from hoiva.store.family_store import SqlFamilyStore
 from hoiva.store.insight_store import InsightStore
 from hoiva.store.room_store import SqlRoomStore
 from hoiva.store.trust_store import TrustStore
@@ -69,6 +71,9 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
     )
     trust = TrustStore(engine)
     consents = ConsentLedger(trust, clock)
+    family = FamilyCircle(SqlFamilyStore(engine), consents, clock)
+    auth.family = family
+    signaling.calls.family = family
     insight = InsightService(
         calls=signaling.calls,
         media=media,
@@ -93,6 +98,7 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
         signaling=signaling,
         access_log=access_log,
         consents=consents,
+        family=family,
         insight=insight,
     )
 

@@ -9,6 +9,7 @@ from care_sessions.access_log import AccessLog
 from care_sessions.auth import AuthService
 from care_sessions.clock import Clock
 from care_sessions.consent import ConsentLedger
+from care_sessions.family import FamilyCircle
 from care_sessions.ports import CareStore
 from hoiva.config import Config
 
@@ -28,5 +29,6 @@ class Services:
     signaling: SignalingRuntime
     access_log: AccessLog
     consents: ConsentLedger
+    family: FamilyCircle
     # Quality, camera hints, recordings and /metrics (signaling/insight.py).
     insight: InsightService | None = None

@@ -13,12 +13,13 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from care_sessions.calls import Call, CallState, reason_for_hangup
 from care_sessions.clock import Clock
 from care_sessions.errors import CareSessionError, Forbidden, InvalidState, NotFound
-from care_sessions.identity import Principal, Role
+from care_sessions.family import FamilyCallRefusal
+from care_sessions.identity import Client, Principal, Role
 from care_sessions.ports import CareStore
 from care_sessions.records import EndReason, SessionKind
 from hoiva.config import CallsConfig
@@ -26,6 +27,7 @@ from media.errors import MediaError
 from media.server import MediaRoom, MediaServer
 from signaling.bus import Body, BusUnavailable
 from signaling.call_snapshot import (
+    call_from_bytes,
     call_to_bytes,
     error_from_body,
     error_to_body,
@@ -46,6 +48,15 @@ from signaling.protocol import (
 
 log = logging.getLogger(__name__)
 FORWARD_TIMEOUT_S = 5.0  # a forwarded media.offer includes the owner's ICE gathering
+
+
+class FamilyCallPolicy(Protocol):
+    """Decides whether a relative may ring the client now (care_sessions.family)."""
+
+    async def refusal(self, caller: Principal, client: Client) -> FamilyCallRefusal | None: ...
+
+
+_FAMILY_REFUSALS = {"quiet_hours": EndReason.QUIET_HOURS}
 
 
 class _CallMediaSignal:
@@ -92,6 +103,8 @@ class CallService:
         self.draining = False
         self._idle = asyncio.Event()
         self._idle.set()
+        # Set by the composition root; without it no family call rings.
+        self.family: FamilyCallPolicy | None = None
 
     # ---- queries -------------------------------------------------------------------------
 
@@ -145,8 +158,16 @@ class CallService:
         kind: SessionKind = SessionKind.CALL,
         call_id: str | None = None,
     ) -> Call:
-        """Ring a client's tablet; busy and offline outcomes are recorded too."""
-        if caller.role not in (Role.NURSE, Role.ADMIN):
+        """Ring a client's tablet; busy and offline outcomes are recorded too.
+
+        Care comes first: a care call ends a family call the client is in, and a family
+        call rings only when the client's settings and consent allow it."""
+        family_call = caller.role is Role.FAMILY
+        if family_call:
+            if client_id != caller.client_id:
+                raise NotFound(f"no client {client_id}")
+            kind = SessionKind.FAMILY_CALL
+        elif caller.role not in (Role.NURSE, Role.ADMIN):
             raise Forbidden("only care staff can place care calls")
         if caller.subject_id in self._by_subject:
             raise InvalidState("you are already in a call; end it first")
@@ -172,6 +193,19 @@ class CallService:
             at=now,
         )
         await self._store.session_started(call.record)
+        if family_call:
+            refusal = await self._family_refusal(caller, client)
+            if refusal is not None:
+                reason = _FAMILY_REFUSALS.get(refusal.reason, EndReason.UNAVAILABLE)
+                call.end(at=now, by=None, reason=reason)
+                await self._store.session_updated(call.record)
+                await self.hub.send_to(
+                    caller.subject_id,
+                    CallEnded(call_id=call.id, reason=reason.value, message=str(refusal)),
+                )
+                return call
+        else:
+            await self._preempt_family_call(client.id)
         unavailable = (
             EndReason.BUSY
             if client.id in self._by_subject
@@ -196,17 +230,23 @@ class CallService:
             return call
 
         self._hold(call)
-        self.hub.ringing_clients.add(client.id)
-        await self.hub.refresh_presence(client.id)
+        if not family_call:
+            # To care staff a client with family is still free: their call goes first.
+            self.hub.ringing_clients.add(client.id)
+            await self.hub.refresh_presence(client.id)
         await self.hub.send_to(
             caller.subject_id,
             CallRinging(call_id=call.id, client_id=client.id, client_name=client.display_name),
         )
-        auto = client.settings.auto_answer_after_s if client.settings.auto_answer else None
+        settings = client.settings
+        auto_answers = settings.family_auto_answer if family_call else settings.auto_answer
         await self.hub.send_to(
             client.id,
             CallIncoming(
-                call_id=call.id, caller_name=caller.display_name, auto_answer_after_s=auto
+                call_id=call.id,
+                caller_name=caller.display_name,
+                auto_answer_after_s=settings.auto_answer_after_s if auto_answers else None,
+                caller_kind="family" if family_call else "care",
             ),
         )
         self._arm(call.id, "ring", self._settings.ring_timeout_s, self._ring_timeout)
@@ -221,9 +261,10 @@ class CallService:
             raise Forbidden("only the called client can answer")
         call.answer(self._clock.now())
         self._disarm(call.id, "ring")
-        self.hub.ringing_clients.discard(call.client_id)
-        self.hub.busy_clients.add(call.client_id)
-        await self.hub.refresh_presence(call.client_id)
+        if not call.is_family:
+            self.hub.ringing_clients.discard(call.client_id)
+            self.hub.busy_clients.add(call.client_id)
+            await self.hub.refresh_presence(call.client_id)
         await self._store.session_updated(call.record)
         await self.save(call)
         for subject in call.participants():
@@ -399,6 +440,25 @@ class CallService:
         if not reply.get("ok"):
             raise error_from_body(reply)
         return reply
+
+    async def _family_refusal(self, caller: Principal, client: Client) -> FamilyCallRefusal | None:
+        if self.family is None:
+            return FamilyCallRefusal("unavailable", "family calls are not enabled")
+        return await self.family.refusal(caller, client)
+
+    async def _preempt_family_call(self, client_id: str) -> None:
+        """End the family call the client is in, on whichever instance owns it."""
+        call = self.call_of(client_id)
+        if call is not None:
+            if call.is_family:
+                await self._end(call, by=None, reason=EndReason.PREEMPTED)
+            return
+        if not self._bus.clustered:
+            return
+        engaged = await self._bus.engaged_call(client_id)
+        snapshot = await self._bus.load_call(engaged) if engaged else None
+        if snapshot is not None and call_from_bytes(snapshot).is_family:
+            await self.end_calls_of(client_id, EndReason.PREEMPTED)
 
     async def _in_live_call_elsewhere(self, subject_id: str) -> bool:
         engaged = await self._bus.engaged_call(subject_id)

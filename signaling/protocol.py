@@ -289,6 +289,13 @@ class IceServerOut(msgspec.Struct, frozen=True, omit_defaults=True):
     credential: str | None = None
 
 
+class FamilyOfOut(msgspec.Struct, frozen=True):
+    """For a relative's socket: the one client their link may call."""
+
+    client_id: str
+    first_name: str
+
+
 class Welcome(_Message, frozen=True, tag="welcome"):
     protocol: int
     role: str
@@ -302,6 +309,7 @@ class Welcome(_Message, frozen=True, tag="welcome"):
     resume_token: str | None = None
     # True when the hello's resume token was valid: the server restored this socket's calls.
     resumed: bool = False
+    family_of: FamilyOfOut | None = None
 
 
 class Pong(_Message, frozen=True, tag="pong"):
@@ -316,6 +324,8 @@ class Error(_Message, frozen=True, tag="error"):
 class CallIncoming(_Message, frozen=True, tag="call.incoming"):
     call_id: str
     caller_name: str
+    # Always sent: a tablet shows a relative's call differently from a care call.
+    caller_kind: Literal["care", "family"]
     auto_answer_after_s: int | None = None
 
 
@@ -340,6 +350,8 @@ class CallMedia(_Message, frozen=True, tag="call.media"):
 class CallEnded(_Message, frozen=True, tag="call.ended"):
     call_id: str
     reason: str
+    # Why, in words, where the reason alone would not tell (a family call held back).
+    message: str | None = None
 
 
 class CallHint(_Message, frozen=True, tag="call.hint"):

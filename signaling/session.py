@@ -20,6 +20,7 @@ from signaling.hub import SignalingHub
 from signaling.protocol import (
     ClientSettingsOut,
     Error,
+    FamilyOfOut,
     Hello,
     IceServerOut,
     ProtocolError,
@@ -103,20 +104,29 @@ class SignalingSession:
     async def _hello(self, hello: Hello) -> None:
         principal = self._http_principal
         if hello.token is not None:
-            principal = await self._auth.tablet_principal(hello.token)
+            principal = await self._auth.token_principal(hello.token)
         if principal is None or principal.role not in (
             Role.TABLET,
+            Role.FAMILY,
             Role.NURSE,
             Role.HOST,
             Role.ADMIN,
         ):
-            raise AuthenticationFailed("sign in (staff) or send a device token (tablet)")
+            raise AuthenticationFailed(
+                "sign in (staff), or send a device token (tablet) or call link (family)"
+            )
         settings = None
         if principal.role is Role.TABLET:
             client = await self._store.client(principal.subject_id)
             if client is None:
                 raise AuthenticationFailed("device belongs to no client")
             settings = client_settings_out(client.settings)
+        family_of = None
+        if principal.role is Role.FAMILY:
+            client = await self._store.client(principal.client_id or "")
+            if client is None:
+                raise AuthenticationFailed("this call link is not valid any more")
+            family_of = FamilyOfOut(client_id=client.id, first_name=client.first_name)
         resumed = await self._resumed(hello.resume_token, principal.subject_id)
         conn = Connection(principal, self._sink)
         await conn.send(
@@ -131,6 +141,7 @@ class SignalingSession:
                 ice_servers=self._ice_servers(principal.subject_id),
                 resume_token=await self._resume_token(principal.subject_id),
                 resumed=resumed,
+                family_of=family_of,
             )
         )
         self.connection = conn

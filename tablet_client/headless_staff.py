@@ -31,6 +31,7 @@ from signaling.protocol import (
     PresenceSnapshot,
     PresenceUpdate,
     ServerMessage,
+    Welcome,
 )
 
 _CSRF_FIELD = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
@@ -43,6 +44,7 @@ class StaffView:
     presence: dict[str, str] = field(default_factory=dict)
     help_queue: list[str] = field(default_factory=list)
     ended: dict[str, str] = field(default_factory=dict)
+    end_messages: dict[str, str] = field(default_factory=dict)
     errors: list[Error] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -74,6 +76,7 @@ class HeadlessNurse:
         self._source_id = source_id
         self._http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.signal: SignalingClient | None = None
+        self.welcome: Welcome | None = None
         self.peer: ClientPeer | None = None
         self.view = StaffView()
         self.call_id: str | None = None
@@ -82,6 +85,8 @@ class HeadlessNurse:
         self.ended = asyncio.Event()
         self._ringing: asyncio.Future[str] | None = None
         self._ice: list[IceServerConfig] = []
+        # A relative's call link instead of a password (tablet_client/headless_family.py).
+        self._link_token: str | None = None
 
     async def login(self) -> None:
         async with self._http.get(f"{self._server_url}/login") as page:
@@ -105,11 +110,13 @@ class HeadlessNurse:
         ws_url = self._server_url.replace("http", "ws", 1) + "/ws"
         self.signal = SignalingClient(
             ws_url,
+            token=self._link_token,
             http=self._http,
             agent="hoiva-nurse-headless/0.1",
             resume_token=self._resume_token,
         )
         welcome = await self.signal.connect(self._on_message)
+        self.welcome = welcome
         self._resume_token = welcome.resume_token
         self._ice = [
             IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
@@ -210,6 +217,8 @@ class HeadlessNurse:
                 await self._restart_media(call_id)
             case CallEnded(call_id=call_id, reason=reason):
                 self.view.ended[call_id] = reason
+                if message.message:
+                    self.view.end_messages[call_id] = message.message
                 if self._ringing is not None and not self._ringing.done():
                     # Busy / offline end the call before it rings.
                     self._ringing.set_exception(CallRefused(reason))

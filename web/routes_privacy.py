@@ -112,6 +112,9 @@ async def consent_decide(request: web.Request) -> web.StreamResponse:
     form.raise_if_invalid()
     who = state.principal(request)
     await services.consents.decide(client.id, purpose, decision == "grant", who, note)
+    if purpose is ConsentPurpose.FAMILY_CALLS and decision == "withdraw":
+        for contact in await services.family.revoke_all(client.id, who):
+            await services.signaling.disconnect_device(contact.id)
     await services.access_log.record(
         who, client.id, AccessAction.CHANGE, DataKind.CONSENTS, Purpose.CARE, purpose.value
     )

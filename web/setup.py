@@ -15,6 +15,7 @@ from web import (
     routes_auth,
     routes_care,
     routes_checkins,
+    routes_family,
     routes_metrics,
     routes_privacy,
     routes_recordings,
@@ -112,6 +113,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/api/tablet/pair", routes_tablet.tablet_pair, name="api.tablet_pair")
     router.add_get("/api/tablet/me", routes_tablet.tablet_me, name="api.tablet_me")
     routes_privacy.add_routes(router, _ID)
+    routes_family.add_routes(router, _ID)
     routes_checkins.add_routes(router, _ID)
     routes_reports.add_routes(router)
     routes_metrics.add_routes(router)

@@ -337,7 +337,14 @@ class SqlStore:
                 t.pairing_code.delete().where(t.pairing_code.c.client_id == client_id)
             )
             devices = await conn.execute(t.device.delete().where(t.device.c.client_id == client_id))
-        return {"pairing_codes": int(codes.rowcount or 0), "devices": int(devices.rowcount or 0)}
+            family = await conn.execute(
+                t.family_contact.delete().where(t.family_contact.c.client_id == client_id)
+            )
+        return {
+            "pairing_codes": int(codes.rowcount or 0),
+            "devices": int(devices.rowcount or 0),
+            "family_contacts": int(family.rowcount or 0),
+        }
 
     async def open_help_requests(self) -> list[HelpRequest]:
         query = (
