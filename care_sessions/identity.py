@@ -13,6 +13,8 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     TABLET = "tablet"
     FAMILY = "family"
+    # The synthetic probe (`hoiva probe`): may run echo tests, nothing else.
+    PROBE = "probe"
     ANONYMOUS = "anonymous"
 
 

@@ -112,6 +112,9 @@ MESSAGE_RULES: dict[str, frozenset[Role]] = {
     "room.lock": ROOM_STAFF,
     "room.side_call": ROOM_STAFF,
     "room.end": ROOM_STAFF,
+    # The echo test: a tablet's self-test, staff checking their camera, the synthetic probe.
+    "echo.start": STAFF | {R.TABLET, R.PROBE},
+    "echo.stop": STAFF | {R.TABLET, R.PROBE},
 }
 
 

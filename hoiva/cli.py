@@ -19,6 +19,7 @@ from aiohttp import web
 from care_sessions.identity import Role, StaffUser
 from care_sessions.secrets_kdf import hash_password
 from hoiva.app import SERVICES, build_app, build_services, close_services
+from hoiva.cli_probe import add_parser as add_probe_parser
 from hoiva.cli_report import add_parser as add_report_parser
 from hoiva.config import Config, ConfigError, load_config
 from hoiva.services import Services
@@ -85,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     staff.set_defaults(func=_create_staff)
 
     add_report_parser(sub)
+    add_probe_parser(sub)
     return parser
 
 
@@ -161,10 +163,17 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from hoiva.demo import DEMO_STAFF, seed_demo
+    from hoiva.demo import DEMO_STAFF, demo_probe_token, seed_demo
     from tablet_client.headless import HeadlessTablet
 
-    config = _config(args, **{"database.url": "sqlite+aiosqlite:///var/hoiva-demo.sqlite3"})
+    probe_file = Path("var/demo-probe-token")
+    config = _config(
+        args,
+        **{
+            "database.url": "sqlite+aiosqlite:///var/hoiva-demo.sqlite3",
+            "probe.token": demo_probe_token(probe_file),
+        },
+    )
     tablets: list[HeadlessTablet] = []
 
     async def started(services: Services, url: str) -> None:
@@ -182,6 +191,7 @@ async def _demo(args: argparse.Namespace) -> int:
             f"  Kiosk tablet:    {url}/tablet  (pairing code {code.code} for "
             f"{kiosk.first_name}, valid 15 minutes)"
         )
+        print(f"  Synthetic probe: hoiva probe --url {url} --token-file {probe_file} --once")
         for index, demo in enumerate(demo_tablets[: max(0, min(args.tablets, 5))]):
             tablet = HeadlessTablet(url, demo.token, source_id=index + 1)
             await tablet.start()

@@ -138,6 +138,17 @@ class InsightConfig(_Section, frozen=True):
                 raise ValueError("insight.recording_key must be 32 bytes (base64)")
 
 
+class ProbeConfig(_Section, frozen=True):
+    """The echo test (device self-tests, `hoiva probe`) and the synthetic probe's secret."""
+
+    # `hoiva probe` says hello with this secret; unset: no probe may connect.
+    token: str | None = None
+    # An echo test ends by itself after this long.
+    echo_max_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 30.0
+    # Echo tests are cheap but not free: at most this many at once per instance.
+    max_echo_tests: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
+
+
 class LogConfig(_Section, frozen=True):
     level: str = "INFO"
 
@@ -151,6 +162,7 @@ class Config(_Section, frozen=True):
     signaling: SignalingConfig = msgspec.field(default_factory=SignalingConfig)
     care: CareConfig = msgspec.field(default_factory=CareConfig)
     insight: InsightConfig = msgspec.field(default_factory=InsightConfig)
+    probe: ProbeConfig = msgspec.field(default_factory=ProbeConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
 
     @property

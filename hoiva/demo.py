@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,3 +102,15 @@ def _write_tokens(tokens_file: Path, tablets: list[DemoTablet]) -> None:
     fd = os.open(tokens_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump([t.__dict__ for t in tablets], handle, indent=2)
+
+
+def demo_probe_token(path: Path) -> str:
+    """The demo's probe secret: made once, kept beside the demo's database (0600)."""
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token)
+    return token

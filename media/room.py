@@ -88,8 +88,12 @@ def _check_offer(offer_sdp: str) -> None:
 class MediaRoom:
     """One call: every participant has one peer connection with the server."""
 
-    def __init__(self, room_id: str, signal: MediaSignal, settings: MediaSettings) -> None:
+    def __init__(
+        self, room_id: str, signal: MediaSignal, settings: MediaSettings, *, echo: bool = False
+    ) -> None:
         self.room_id = room_id
+        # An echo test: each participant receives its own media back through the server.
+        self._echo = echo
         self._signal = signal
         self._settings = settings
         self._participants: dict[str, _Participant] = {}
@@ -279,7 +283,7 @@ class MediaRoom:
         for subscriber in self._participants.values():
             for publisher in self._participants.values():
                 if (
-                    publisher is subscriber
+                    (publisher is subscriber and not self._echo)
                     or not self._visible(subscriber, publisher)
                     # A receive-only participant (an observer) needs no slot anywhere.
                     or (publisher.audio_in is None and publisher.video_in is None)

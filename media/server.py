@@ -54,13 +54,16 @@ class MediaServer:
         self._rooms.clear()
         await asyncio.gather(*(room.close() for room in rooms))
 
-    def open_room(self, room_id: str, signal: MediaSignal) -> MediaRoom:
-        """Return the room `room_id`, creating it with `signal` if it does not exist yet."""
+    def open_room(self, room_id: str, signal: MediaSignal, *, echo: bool = False) -> MediaRoom:
+        """Return the room `room_id`, creating it with `signal` if it does not exist yet.
+
+        An echo room sends each participant its own media back (device self-tests and the
+        synthetic probe prove the whole path: ICE, DTLS, SRTP, forwarding, both ways)."""
         if self._closed:
             raise RoomClosed("media server is closed")
         room = self._rooms.get(room_id)
         if room is None:
-            room = MediaRoom(room_id, signal, self._settings)
+            room = MediaRoom(room_id, signal, self._settings, echo=echo)
             self._rooms[room_id] = room
         return room
 

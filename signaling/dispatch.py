@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from care_sessions.identity import Principal
 from care_sessions.permissions import message_allowed
 from signaling.calls import CallService
 from signaling.checkins import CheckinService
 from signaling.connection import Connection
+from signaling.echo import EchoService
 from signaling.help_desk import HelpDesk
 from signaling.protocol import (
     AttentionResolve,
@@ -21,6 +23,9 @@ from signaling.protocol import (
     CheckinPending,
     CheckinRecord,
     ClientMessage,
+    EchoAnswer,
+    EchoStart,
+    EchoStop,
     EscalationClose,
     Hello,
     HelpCancel,
@@ -74,8 +79,10 @@ class Dispatcher:
         help_desk: HelpDesk,
         checkins: CheckinService | None = None,
         rooms: RoomService | None = None,
+        echo: EchoService | None = None,
     ) -> None:
         self._calls = calls
+        self._echo = echo
         self._help = help_desk
         self._checkins = checkins
         self._rooms = rooms
@@ -138,6 +145,14 @@ class Dispatcher:
                     await self.insight.start_recording(who, call_id)
                 else:
                     await self.insight.stop_recording(who, call_id)
+            case EchoStart(sdp=sdp):
+                echo = self._require_echo(message.ref)
+                echo_id, answer, max_s = await echo.start(who, sdp)
+                await conn.send(
+                    EchoAnswer(ref=message.ref, echo_id=echo_id, sdp=answer, max_s=max_s)
+                )
+            case EchoStop(echo_id=echo_id):
+                await self._require_echo(message.ref).stop(who, echo_id)
             case HelpRequestMsg():
                 await self._help.request(who)
             case HelpCancel():
@@ -167,6 +182,16 @@ class Dispatcher:
                 await self._checkins.close_escalation(who, escalation_id, note, message.ref)
             case AttentionResolve(flag_id=flag_id, action=action, note=note):
                 await self._checkins.resolve_flag(who, flag_id, action, note)
+
+    async def connection_closed(self, who: Principal) -> None:
+        """The subject's socket closed: what only lives with the socket goes too."""
+        if self._echo is not None:
+            await self._echo.subject_gone(who.subject_id)
+
+    def _require_echo(self, ref: str | None) -> EchoService:
+        if self._echo is None:
+            raise ProtocolError("invalid_state", "echo tests are not enabled here", ref)
+        return self._echo
 
     def _room_media(self, call_id: str) -> bool:
         return self._rooms is not None and self._rooms.handles(call_id)

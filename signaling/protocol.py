@@ -203,6 +203,16 @@ class RoomEnd(_Message, frozen=True, tag="room.end"):
     room_id: Id
 
 
+class EchoStart(_Message, frozen=True, tag="echo.start"):
+    """Offer media for an echo test: the server sends it straight back (self-test, probe)."""
+
+    sdp: Sdp
+
+
+class EchoStop(_Message, frozen=True, tag="echo.stop"):
+    echo_id: Id
+
+
 ClientMessage = (
     Hello
     | Ping
@@ -233,6 +243,8 @@ ClientMessage = (
     | RoomLock
     | RoomSideCall
     | RoomEnd
+    | EchoStart
+    | EchoStop
 )
 
 CLIENT_MESSAGE_TYPES: tuple[type[_Message], ...] = (
@@ -265,6 +277,8 @@ CLIENT_MESSAGE_TYPES: tuple[type[_Message], ...] = (
     RoomLock,
     RoomSideCall,
     RoomEnd,
+    EchoStart,
+    EchoStop,
 )
 
 
@@ -577,6 +591,19 @@ class MediaPublishHint(_Message, frozen=True, tag="media.publish_hint"):
     scale_down: float
 
 
+class EchoAnswer(_Message, frozen=True, tag="echo.answer"):
+    """The answer to echo.start (same ref); the echo test's media flows until echo.stopped."""
+
+    echo_id: str
+    sdp: str
+    max_s: float
+
+
+class EchoStopped(_Message, frozen=True, tag="echo.stopped"):
+    echo_id: str
+    reason: Literal["stopped", "timeout", "failed"]
+
+
 ServerMessage = (
     Welcome
     | Pong
@@ -608,6 +635,8 @@ ServerMessage = (
     | RoomEnded
     | MediaPublishHint
     | MediaRestart
+    | EchoAnswer
+    | EchoStopped
 )
 
 

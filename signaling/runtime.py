@@ -21,6 +21,7 @@ from signaling.calls import CallService
 from signaling.checkins import CheckinService
 from signaling.cluster import ClusterLink
 from signaling.connection import CloseCode
+from signaling.echo import EchoService
 from signaling.help_desk import HelpDesk
 from signaling.hub import SignalingHub
 from signaling.insight import InsightService
@@ -86,6 +87,7 @@ class SignalingRuntime:
         self._config = config
         self._clock = clock
         self.insight: InsightService | None = None
+        self.echo = EchoService(media=media, hub=self.hub, settings=config.probe)
         self.endpoint = SignalingEndpoint(
             auth=auth,
             store=store,
@@ -102,6 +104,8 @@ class SignalingRuntime:
             ice_servers=self.ice_servers_for,
             checkins=self.checkins,
             rooms=self.rooms,
+            echo=self.echo,
+            probe_token=config.probe.token,
         )
 
     def use_insight(self, insight: InsightService) -> None:
@@ -186,6 +190,7 @@ class SignalingRuntime:
             await self.room_upkeep.close()
         if self.checkins is not None:
             await self.checkins.close()
+        await self.echo.close()
         await self.calls.close()
         await self.hub.close_all(CloseCode.GOING_AWAY, "server shutting down")
         await self.bus.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 import secrets
 from collections.abc import Callable
@@ -52,6 +53,7 @@ class SignalingSession:
         dispatcher: Dispatcher,
         heartbeat_s: int,
         ice_servers: Callable[[str], list[IceServerOut]],
+        probe_token: str | None = None,
     ) -> None:
         self._sink = sink
         self._http_principal = http_principal
@@ -63,6 +65,7 @@ class SignalingSession:
         self._dispatcher = dispatcher
         self._heartbeat_s = heartbeat_s
         self._ice_servers = ice_servers
+        self._probe_token = probe_token
         self.connection: Connection | None = None
 
     @property
@@ -99,15 +102,20 @@ class SignalingSession:
         conn, self.connection = self.connection, None
         conn.closed = True
         await self._hub.unregister(conn)
+        await self._dispatcher.connection_closed(conn.principal)
         await self._calls.connection_lost(conn.principal)
 
     async def _hello(self, hello: Hello) -> None:
         principal = self._http_principal
-        if hello.token is not None:
+        if hello.token is not None and self._is_probe(hello.token):
+            # Each probe socket is its own subject: probes never share an echo test.
+            principal = Principal(Role.PROBE, f"probe-{secrets.token_hex(6)}", "Synthetic probe")
+        elif hello.token is not None:
             principal = await self._auth.token_principal(hello.token)
         if principal is None or principal.role not in (
             Role.TABLET,
             Role.FAMILY,
+            Role.PROBE,
             Role.NURSE,
             Role.HOST,
             Role.ADMIN,
@@ -149,6 +157,10 @@ class SignalingSession:
         if principal.is_staff:
             await conn.send(await self._help.queue_message())
         await self._calls.connection_resumed(principal)
+
+    def _is_probe(self, token: str) -> bool:
+        expected = self._probe_token
+        return expected is not None and hmac.compare_digest(token.encode(), expected.encode())
 
     async def _resumed(self, token: str | None, subject_id: str) -> bool:
         """A valid token from this subject's previous socket (issued by any instance)."""

@@ -16,6 +16,7 @@ from signaling.calls import CallService
 from signaling.checkins import CheckinService
 from signaling.connection import CloseCode
 from signaling.dispatch import Dispatcher
+from signaling.echo import EchoService
 from signaling.help_desk import HelpDesk
 from signaling.hub import SignalingHub
 from signaling.protocol import IceServerOut
@@ -71,13 +72,16 @@ class SignalingEndpoint:
         ice_servers: Callable[[str], list[IceServerOut]],
         checkins: CheckinService | None = None,
         rooms: RoomService | None = None,
+        echo: EchoService | None = None,
+        probe_token: str | None = None,
     ) -> None:
         self._auth = auth
         self._store = store
         self._hub = hub
         self._calls = calls
         self._help = help_desk
-        self.dispatcher = Dispatcher(calls, help_desk, checkins, rooms)
+        self.dispatcher = Dispatcher(calls, help_desk, checkins, rooms, echo)
+        self._probe_token = probe_token
         self._heartbeat_s = heartbeat_s
         self._hello_timeout_s = hello_timeout_s
         self._max_frame_bytes = max_frame_bytes
@@ -129,6 +133,7 @@ class SignalingEndpoint:
             dispatcher=self.dispatcher,
             heartbeat_s=self._heartbeat_s,
             ice_servers=self._ice_servers,
+            probe_token=self._probe_token,
         )
         hello_deadline = asyncio.get_running_loop().call_later(
             self._hello_timeout_s, self._close_if_silent, ws, session

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -87,6 +88,20 @@ async def test_demo_serves_and_its_simulated_tablet_takes_a_call(tmp_path: Path)
             await asyncio.wait_for(nurse.ended.wait(), 5)
         finally:
             await nurse.stop()
+
+        # The probe command the demo prints places a test call and reports its setup time.
+        [probe_line] = [line for line in output.splitlines() if "hoiva probe" in line]
+        probe_args = probe_line.split("hoiva probe", 1)[1].split()
+        async with _process("probe", *probe_args, cwd=tmp_path) as probe:
+            assert probe.stdout is not None
+            printed = (await asyncio.wait_for(probe.stdout.read(), 60)).decode()
+            assert await asyncio.wait_for(probe.wait(), 10) == 0, printed
+            report = json.loads(printed.strip().splitlines()[-1])
+        assert report["ok"] is True
+        assert report["frames"] >= 10
+        assert 0 < report["setup_ms"] < 20_000
+        assert report["error"] is None
+
         demo.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(demo.wait(), 20) == 0
     assert (tmp_path / "var" / "hoiva-demo.sqlite3").exists()

@@ -15,6 +15,8 @@ import aiohttp
 import msgspec
 import pytest
 
+from care_sessions.auth import staff_principal
+from care_sessions.consent import ConsentPurpose
 from care_sessions.identity import Role
 from care_sessions.permissions import MESSAGE_RULES, ROUTE_RULES
 from signaling.protocol import CLIENT_MESSAGE_TYPES
@@ -23,6 +25,7 @@ from tests.integration.wire import RawSocket
 
 UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
 PASSWORD = "role-test-password"
+PROBE_TOKEN = "role-test-probe-token"
 STAFF_ROLES = (Role.NURSE, Role.HOST, Role.ADMIN)
 PLAUSIBLE_SDP = (
     "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
@@ -43,6 +46,16 @@ async def _as_role(server: RunningServer, role: Role) -> tuple[dict[str, str], d
     if role is Role.TABLET:
         client = await server.add_client("Role")
         return {}, {"Authorization": f"Bearer {await server.enrol_tablet(client)}"}
+    if role is Role.PROBE:
+        return {}, {"Authorization": f"Bearer {PROBE_TOKEN}"}
+    if role is Role.FAMILY:
+        # A relative's link: its secret goes in the socket's hello (never to HTTP routes).
+        client = await server.add_client("Role")
+        assert server.admin is not None
+        admin = staff_principal(server.admin)
+        await server.services.consents.decide(client.id, ConsentPurpose.FAMILY_CALLS, True, admin)
+        invitation = await server.services.family.invite(client, "Relative", "son", admin)
+        return {}, {"Authorization": f"Bearer {invitation.token}"}
     username = f"role-{role.value}"
     if await server.services.store.staff_by_username(username) is None:
         await server.add_staff(username, role, PASSWORD)
@@ -61,8 +74,8 @@ async def test_every_route_answers_as_its_rule_says(server: RunningServer) -> No
     assert len(routes) >= 20
     disagreements = []
     for role in Role:
-        if role is Role.FAMILY:
-            continue  # no family credentials exist yet; the rule table still names them
+        if role in (Role.FAMILY, Role.PROBE):
+            continue  # their secrets work on the WebSocket only; over HTTP they are anonymous
         for method, name, canonical in routes:
             key = f"{method} {name}"
             if key in SKIPPED_ROUTES:
@@ -133,14 +146,18 @@ def _value_for_info(info: Any) -> Any:
 @pytest.fixture
 async def roomy_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     """Two messages per type exceed the default burst of 50; this test is not a flood."""
-    running = await start_server(make_config(tmp_path, **{"signaling.message_burst": 10_000}))
+    running = await start_server(
+        make_config(tmp_path, **{"signaling.message_burst": 10_000, "probe.token": PROBE_TOKEN})
+    )
     try:
         yield running
     finally:
         await running.runner.cleanup()
 
 
-@pytest.mark.parametrize("role", [Role.TABLET, Role.NURSE, Role.HOST, Role.ADMIN])
+@pytest.mark.parametrize(
+    "role", [Role.TABLET, Role.FAMILY, Role.PROBE, Role.NURSE, Role.HOST, Role.ADMIN]
+)
 async def test_every_message_type_answers_as_its_rule_says(
     roomy_server: RunningServer, role: Role
 ) -> None:
