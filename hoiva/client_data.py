@@ -45,6 +45,10 @@ async def _devices(services: Services, client_id: str) -> Any:
     ]
 
 
+async def _family(services: Services, client_id: str) -> Any:
+    return await services.family.contacts(client_id)
+
+
 async def _sessions(services: Services, client_id: str) -> Any:
     return await services.store.sessions_for_client(client_id)
 
@@ -91,6 +95,7 @@ EXPORT_SECTIONS: dict[str, ExportSection] = {
     "care_plan": _care_plan,
     "checkins": _checkins,
     "devices": _devices,
+    "family_contacts": _family,
     "sessions": _sessions,
     "help_requests": _help,
     "consents": _consents,
@@ -127,6 +132,9 @@ async def erase_optional(services: Services, client_id: str, actor: Principal) -
         if not device.revoked:
             await services.store.revoke_device(device.id, services.clock.now())
             await services.signaling.disconnect_device(device.id)
+    for contact in await services.family.contacts(client_id):
+        # A relative's open page must not outlive its contact (the same path as revocation).
+        await services.signaling.disconnect_device(contact.id)
     erased = await services.store.erase_optional_client_data(client_id)
     await services.access_log.record(
         actor,

@@ -20,7 +20,11 @@ END_REASON_TEXT: dict[str, str] = {
     EndReason.MEDIA_FAILED: "Video could not connect",
     EndReason.INTERRUPTED: "Interrupted by a server restart",
     EndReason.REVOKED: "Tablet access was revoked",
+    EndReason.PREEMPTED: "Ended for a care call",
+    EndReason.QUIET_HOURS: "Held back: quiet hours",
+    EndReason.UNAVAILABLE: "Family calls not allowed",
 }
+KIND_TEXT = {"call": "Call", "help_call": "Help call", "family_call": "Family call"}
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -79,7 +83,8 @@ def session_json(record: SessionRecord) -> dict[str, Any]:
         "client_id": record.client_id,
         "client_name": _participant_name(record, "client"),
         "started_by": record.started_by,
-        "started_by_name": _participant_name(record, "staff", record.started_by),
+        "started_by_name": _participant_name(record, "staff", record.started_by)
+        or _participant_name(record, "family", record.started_by),
         "ring_at": iso(record.ring_at),
         "answer_at": iso(record.answer_at),
         "media_at": iso(record.media_at),
@@ -93,7 +98,7 @@ def session_row(record: SessionRecord) -> dict[str, Any]:
     """One line of the sessions table: the JSON fields plus their readable texts."""
     row = session_json(record)
     row.update(
-        kind_text="Help call" if row["kind"] == "help_call" else "Call",
+        kind_text=KIND_TEXT.get(row["kind"], "Call"),
         ring_text=short_time(record.ring_at),
         answer_text=short_time(record.answer_at),
         end_text=short_time(record.end_at),

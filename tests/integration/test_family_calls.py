@@ -4,16 +4,19 @@ links, and a care call taking precedence over a relative's call (with real media
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from care_sessions.access_log import Purpose
 from care_sessions.auth import staff_principal
 from care_sessions.consent import ConsentPurpose, ConsentRequired
 from care_sessions.errors import InvalidState
 from care_sessions.family import HELSINKI, MAX_FAMILY_CONTACTS
 from care_sessions.identity import Client, QuietHours
 from care_sessions.records import EndReason, SessionKind
+from hoiva.client_data import erase_optional, export_client
 from tablet_client.headless import HeadlessTablet
 from tablet_client.headless_family import HeadlessRelative
 from tablet_client.headless_staff import HeadlessNurse
@@ -66,8 +69,8 @@ async def test_a_relative_calls_the_tablet_and_both_see_each_other(server: Runni
         assert record is not None
         assert record.kind is SessionKind.FAMILY_CALL
         assert record.end_reason is EndReason.COMPLETED
-        assert [p.kind for p in record.participants] == ["family", "client"]
-        assert record.participants[0].display_name == "Anna (daughter)"
+        names = {p.kind: p.display_name for p in record.participants}
+        assert names == {"family": "Anna (daughter)", "client": "Aino T."}
     finally:
         await relative.stop()
         await tablet.stop()
@@ -238,3 +241,26 @@ async def test_consent_and_the_five_contact_limit(server: RunningServer) -> None
     finally:
         for sock in sockets:
             await sock.close()
+
+
+async def test_export_lists_the_circle_without_secrets_and_erasure_removes_it(
+    server: RunningServer,
+) -> None:
+    client = await _family_client(server)
+    link = await _invite(server, client)
+    relative = await RawSocket.open(server.ws_url, token=link)
+    try:
+        admin = staff_principal(server.admin) if server.admin else None
+        assert admin is not None
+        document = await export_client(server.services, client.id, admin, Purpose.CLIENT_REQUEST)
+        [contact] = document["family_contacts"]
+        assert (contact["name"], contact["relation"]) == ("Anna", "daughter")
+        assert link not in json.dumps(document) and "token_digest" not in json.dumps(document)
+
+        erased = await erase_optional(server.services, client.id, admin)
+        assert erased["erased"]["family_contacts"] == 1
+        assert await relative.next() is None
+        assert relative.close_code == 4003
+        assert await server.services.family.contacts(client.id) == []
+    finally:
+        await relative.close()
