@@ -101,7 +101,7 @@ class Device:
         return self.revoked_at is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Principal:
     """The authenticated caller of a route or the owner of a socket."""
 

@@ -9,6 +9,8 @@ from collections.abc import Callable
 class TokenBucket:
     """Allows `rate` events per second on average and `burst` at once."""
 
+    __slots__ = ("_burst", "_clock", "_last", "_rate", "_tokens")
+
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
     ) -> None:

@@ -34,11 +34,26 @@ log = logging.getLogger(__name__)
 # A resume token outlives its socket for as long as any call could wait for it; it cannot be
 # shortened when the socket closes, because an instance killed with -9 runs no close hook.
 RESUME_TTL_S = 24 * 3600.0
-_SOCKET_ROLES = frozenset({Role.TABLET, Role.NURSE, Role.HOST, Role.ADMIN})
 
 
 class SignalingSession:
     """Feeds frames from a transport through parsing, auth and dispatch; replies via the sink."""
+
+    # One per socket, 15,000 sockets per instance: no per-object __dict__.
+    __slots__ = (
+        "_auth",
+        "_calls",
+        "_dispatcher",
+        "_heartbeat_s",
+        "_help",
+        "_http_principal",
+        "_hub",
+        "_ice_servers",
+        "_probe_token",
+        "_sink",
+        "_store",
+        "connection",
+    )
 
     def __init__(
         self,
