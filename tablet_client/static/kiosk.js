@@ -298,6 +298,8 @@ function onMessage(message) {
       return kiosk.call?.callId === message.call_id && kiosk.call.media.onAnswer(message.sdp);
     case "media.offer":
       return kiosk.call?.callId === message.call_id && kiosk.call.media.onOffer(message.sdp);
+    case "media.restart":
+      return kiosk.call?.callId === message.call_id && kiosk.call.media.restart();
     case "call.media":
       if (
         kiosk.call?.callId === message.call_id &&

@@ -476,6 +476,8 @@ function onMessage(message) {
       return dash.call?.id === message.call_id && dash.call.media.onAnswer(message.sdp);
     case "media.offer":
       return dash.call?.id === message.call_id && dash.call.media.onOffer(message.sdp);
+    case "media.restart":
+      return dash.call?.id === message.call_id && dash.call.media.restart();
     case "error":
       return onError(message);
     default:

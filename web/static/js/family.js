@@ -190,6 +190,8 @@ function onMessage(message) {
       return page.call?.id === message.call_id && page.call.media.onAnswer(message.sdp);
     case "media.offer":
       return page.call?.id === message.call_id && page.call.media.onOffer(message.sdp);
+    case "media.restart":
+      return page.call?.id === message.call_id && page.call.media.restart();
     case "error":
       page.placing = false;
       if (!page.call) {

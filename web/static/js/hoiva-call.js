@@ -131,6 +131,28 @@ export class CallMedia {
     });
   }
 
+  /**
+   * The call's media moved to another server (media.restart): drop the peer connection and
+   * offer again on a new one, keeping camera and microphone as they are.
+   */
+  restart() {
+    return this.enqueue(async () => {
+      if (this.pc) {
+        this.pc.close();
+        this.pc = null;
+      }
+      for (const track of this.remoteStream.getTracks()) {
+        this.remoteStream.removeTrack(track);
+      }
+      const pc = this.createPeerConnection();
+      await pc.setLocalDescription(await pc.createOffer());
+      await waitForIceGathering(pc);
+      if (!this.closed) {
+        this.signal.send({ type: "media.offer", call_id: this.callId, sdp: pc.localDescription.sdp });
+      }
+    });
+  }
+
   onAnswer(sdp) {
     return this.enqueue(async () => {
       if (this.pc && this.pc.signalingState === "have-local-offer") {

@@ -45,6 +45,8 @@ export class SignalConnection {
     this.nextRef = 1;
     this.timers = { retry: null, heartbeat: null, hello: null };
     this.lastHeardAt = 0;
+    // From the last welcome: the next socket (on any instance) presents it to resume.
+    this.resumeToken = null;
     this.onlineListener = () => this.reconnectNow();
   }
 
@@ -105,6 +107,9 @@ export class SignalConnection {
       if (this.token) {
         hello.token = this.token;
       }
+      if (this.resumeToken) {
+        hello.resume_token = this.resumeToken;
+      }
       ws.send(JSON.stringify(hello));
       this.timers.hello = setTimeout(() => this.abandon(ws, "no welcome"), HELLO_TIMEOUT_MS);
     });
@@ -127,6 +132,7 @@ export class SignalConnection {
     if (message.type === "welcome") {
       clearTimeout(this.timers.hello);
       this.welcome = message;
+      this.resumeToken = message.resume_token ?? null;
       this.attempt = 0;
       this.startHeartbeat(message.heartbeat_s || 20);
       this.emitState("open", message);
