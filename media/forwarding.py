@@ -36,6 +36,7 @@ from aiortc.rtp import (
 )
 from aiortc.utils import random32
 
+from media.direct_send import send_rtp_now
 from media.keyframes import KeyframeRequestThrottle
 from media.rtp_fastpath import RtpHeaderWriter, extension_ids
 from media.rtp_rewrite import StreamRewriter
@@ -249,7 +250,14 @@ class ForwardingReceiver(RTCRtpReceiver):
                         self.request_keyframe()
                     continue
                 sender.open_gate()
-            await sender.forward(packet, now=now, ntp_time=ntp_time)
+            # Plain calls on a direct UDP path; aiortc's coroutines only for TURN and such.
+            data = sender.forward_now(packet, now=now, ntp_time=ntp_time)
+            if data is not None:
+                try:
+                    await sender.transport._send_rtp(data)
+                except ConnectionError:
+                    continue
+                sender.count_sent(len(packet.payload), now=now, ntp_time=ntp_time)
 
     def add_packet_sink(self, sink: PacketSink) -> None:
         """Also hand every packet (RTX unwrapped) to `sink`, which must return at once."""
@@ -429,7 +437,7 @@ class ForwardingSender(RTCRtpSender):
 
     async def forward(self, packet: RtpPacket, *, now: float, ntp_time: int) -> None:
         """Rewrite `packet` into this subscriber's stream and send it."""
-        data = self.prepare(packet, now=now, ntp_time=ntp_time)
+        data = self.forward_now(packet, now=now, ntp_time=ntp_time)
         if data is None:
             return
         try:
@@ -437,6 +445,14 @@ class ForwardingSender(RTCRtpSender):
         except ConnectionError:
             return
         self.count_sent(len(packet.payload), now=now, ntp_time=ntp_time)
+
+    def forward_now(self, packet: RtpPacket, *, now: float, ntp_time: int) -> bytes | None:
+        """Send at once where the path allows; else return the bytes for `_send_rtp`."""
+        data = self.prepare(packet, now=now, ntp_time=ntp_time)
+        if data is None or not send_rtp_now(self.transport, data):
+            return data
+        self.count_sent(len(packet.payload), now=now, ntp_time=ntp_time)
+        return None
 
     def prepare(self, packet: RtpPacket, *, now: float, ntp_time: int) -> bytes | None:
         """`packet` rewritten into this subscriber's stream, serialized (None: do not send)."""

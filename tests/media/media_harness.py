@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
 
-from aiortc.rtp import RtpPacket, is_rtcp
+from aiortc.rtp import RtpPacket
 
 from media import MediaRoom, MediaServer
 from media.client_peer import ClientPeer
@@ -84,14 +83,16 @@ def record_video_payloads(call: Call, participant_id: str) -> list[bytes]:
     """Start recording the RTP payloads the server sends on this participant's video sender."""
     _, senders = call.room.forwarding_parts(participant_id)
     sender = next(s for s in senders if s.kind == "video")
-    transport: Any = sender.transport
-    send_rtp = transport._send_rtp
     payloads: list[bytes] = []
+    # Forwarded packets leave through the direct path (media/direct_send.py) exactly as
+    # `prepare` built them; what `prepare` returns is what the subscriber is sent.
+    prepare = sender.prepare
 
-    async def recording_send(data: bytes) -> None:
-        if not is_rtcp(data) and int.from_bytes(data[8:12], "big") == sender._ssrc:
-            payloads.append(RtpPacket.parse(data).payload)
-        await send_rtp(data)
+    def recording_prepare(packet: RtpPacket, *, now: float, ntp_time: int) -> bytes | None:
+        data = prepare(packet, now=now, ntp_time=ntp_time)
+        if data is not None:
+            payloads.append(packet.payload)
+        return data
 
-    transport._send_rtp = recording_send
+    sender.prepare = recording_prepare  # type: ignore[method-assign]
     return payloads

@@ -6,8 +6,10 @@ import asyncio
 import itertools
 from typing import Any
 
+import pytest
 from aiortc.rtp import RtpPacket, is_rtcp
 
+from media import forwarding
 from media.forwarding import ForwardingReceiver, ForwardingSender
 from tests.media.media_harness import Call
 
@@ -58,7 +60,9 @@ async def test_upstream_loss_is_nacked_and_the_retransmission_fills_the_hole(cal
     assert alice.stats.audio_frames > 0
 
 
-async def test_downstream_loss_is_served_from_the_forwarding_senders_history(call: Call) -> None:
+async def test_downstream_loss_is_served_from_the_forwarding_senders_history(
+    call: Call, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Packets lost between server and subscriber are retransmitted by the server itself."""
     await call.join("alice", source_id=1)
     bob = await call.join("bob", source_id=2)
@@ -70,13 +74,27 @@ async def test_downstream_loss_is_served_from_the_forwarding_senders_history(cal
     dropped: set[int] = set()
     retransmitted: list[int] = []
 
-    async def lossy_send(data: bytes) -> None:
+    def lose(data: bytes) -> bool:
         if not is_rtcp(data) and int.from_bytes(data[8:12], "big") == sender._ssrc:
             seq = int.from_bytes(data[2:4], "big")
             if seq % DROP_EVERY == 0 and seq not in dropped:
                 dropped.add(seq)
-                return
-        await send_rtp(data)
+                return True
+        return False
+
+    async def lossy_send(data: bytes) -> None:
+        if not lose(data):
+            await send_rtp(data)
+
+    # Forwarded copies leave through the direct path (media/direct_send.py): lose them there.
+    direct = forwarding.send_rtp_now
+
+    def lossy_direct(dtls: Any, data: bytes) -> bool:
+        if dtls is transport and lose(data):
+            return True
+        return direct(dtls, data)
+
+    monkeypatch.setattr(forwarding, "send_rtp_now", lossy_direct)
 
     retransmit = sender._retransmit
 
@@ -89,6 +107,7 @@ async def test_downstream_loss_is_served_from_the_forwarding_senders_history(cal
     start = len(bob.stats.marks["1"])
     await bob.wait_for_video_frames(bob.stats.video_frames["1"] + 45, timeout=10)
     transport._send_rtp = send_rtp
+    monkeypatch.setattr(forwarding, "send_rtp_now", direct)
     # The last drops are NACKed once the next packets arrive: give them a round trip.
     await asyncio.sleep(0.3)
 
