@@ -105,13 +105,6 @@ async def api_attention(request: web.Request) -> web.StreamResponse:
 # ---- care plans --------------------------------------------------------------------------
 
 
-async def _client(request: web.Request) -> Client:
-    client = await state.services(request).store.client(request.match_info["client_id"])
-    if client is None:
-        raise NotFound("There is no such client.")
-    return client
-
-
 async def _plan_page(
     request: web.Request,
     client: Client,
@@ -157,13 +150,13 @@ def _item_view(item: PlanItem) -> dict[str, Any]:
 
 
 async def care_plan_page(request: web.Request) -> web.StreamResponse:
-    client = await _client(request)
+    client = await state.client_in_path(request)
     await log_access(request, client.id, AccessAction.READ, DataKind.CARE_PLAN)
     return await _plan_page(request, client)
 
 
 async def care_plan_add(request: web.Request) -> web.StreamResponse:
-    client = await _client(request)
+    client = await state.client_in_path(request)
     posted = await request.post()
     form = FormReader(posted)
     kind = form.choice("kind", "Kind", CheckinKind, CheckinKind.MEDICATION)
@@ -219,7 +212,7 @@ async def care_plan_add(request: web.Request) -> web.StreamResponse:
 
 
 async def care_plan_end(request: web.Request) -> web.StreamResponse:
-    client = await _client(request)
+    client = await state.client_in_path(request)
     service = checkin_service(request)
     item = await service.store.plan_item(request.match_info["item_id"])
     if item is None or item.client_id != client.id:
@@ -232,7 +225,7 @@ async def care_plan_end(request: web.Request) -> web.StreamResponse:
 
 
 async def care_profile_save(request: web.Request) -> web.StreamResponse:
-    client = await _client(request)
+    client = await state.client_in_path(request)
     form = FormReader(await request.post())
     team = form.text("team", "Team", max_len=TEAM_MAX, min_len=0)
     km: float | None = None

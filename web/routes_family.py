@@ -8,7 +8,7 @@ from aiohttp import web
 
 from care_sessions.access_log import AccessAction, DataKind, Purpose
 from care_sessions.consent import ConsentPurpose
-from care_sessions.errors import CareSessionError, NotFound
+from care_sessions.errors import CareSessionError
 from care_sessions.family import MAX_FAMILY_CONTACTS, NAME_MAX, RELATION_MAX, FamilyContact
 from care_sessions.identity import Client
 from web import state
@@ -17,13 +17,6 @@ from web.presenters import short_time
 from web.responses import render
 
 NOTICES = {"revoked": "The link was revoked. Anyone using it was disconnected."}
-
-
-async def _client(request: web.Request) -> Client:
-    client = await state.services(request).store.client(request.match_info["client_id"])
-    if client is None:
-        raise NotFound("There is no such client.")
-    return client
 
 
 def _contact_row(contact: FamilyContact) -> dict[str, Any]:
@@ -90,11 +83,11 @@ async def _family_page(
 
 
 async def family_page(request: web.Request) -> web.StreamResponse:
-    return await _family_page(request, await _client(request))
+    return await _family_page(request, await state.client_in_path(request))
 
 
 async def family_invite(request: web.Request) -> web.StreamResponse:
-    client = await _client(request)
+    client = await state.client_in_path(request)
     form = FormReader(await request.post())
     name = form.text("name", "Name", max_len=NAME_MAX)
     relation = form.text("relation", "Relation", max_len=RELATION_MAX, min_len=0)
@@ -123,7 +116,7 @@ async def family_invite(request: web.Request) -> web.StreamResponse:
 
 
 async def family_revoke(request: web.Request) -> web.StreamResponse:
-    client = await _client(request)
+    client = await state.client_in_path(request)
     services = state.services(request)
     who = state.principal(request)
     contact = await services.family.revoke(client.id, request.match_info["contact_id"], who)

@@ -16,8 +16,7 @@ from care_sessions.access_log import (
     plain_sentence,
 )
 from care_sessions.consent import ConsentPurpose
-from care_sessions.errors import InvalidInput, NotFound
-from care_sessions.identity import Client
+from care_sessions.errors import InvalidInput
 from hoiva.client_data import erase_optional, export_client
 from web import state
 from web.forms import FormReader
@@ -32,13 +31,6 @@ PURPOSE_TEXT = {
 }
 NOTE_MAX = 500
 LOG_PAGE = 200
-
-
-async def _client(request: web.Request) -> Client:
-    client = await state.services(request).store.client(request.match_info["client_id"])
-    if client is None:
-        raise NotFound("There is no such client.")
-    return client
 
 
 def _entry_row(entry: AccessEntry) -> dict[str, Any]:
@@ -58,7 +50,7 @@ def _entry_row(entry: AccessEntry) -> dict[str, Any]:
 async def client_privacy(request: web.Request) -> web.StreamResponse:
     """Consents, their history and who accessed the client's data, on one page."""
     services = state.services(request)
-    client = await _client(request)
+    client = await state.client_in_path(request)
     who = state.principal(request)
     await services.access_log.record(
         who, client.id, AccessAction.READ, DataKind.CONSENTS, Purpose.CARE, "privacy page"
@@ -102,7 +94,7 @@ async def client_privacy(request: web.Request) -> web.StreamResponse:
 
 async def consent_decide(request: web.Request) -> web.StreamResponse:
     services = state.services(request)
-    client = await _client(request)
+    client = await state.client_in_path(request)
     form = FormReader(await request.post())
     purpose = form.choice("purpose", "Purpose", ConsentPurpose, ConsentPurpose.RECORDING)
     decision = form.raw("decision")
@@ -122,7 +114,7 @@ async def consent_decide(request: web.Request) -> web.StreamResponse:
 
 
 async def client_export(request: web.Request) -> web.StreamResponse:
-    client = await _client(request)
+    client = await state.client_in_path(request)
     document = await export_client(
         state.services(request), client.id, state.principal(request), Purpose.CLIENT_REQUEST
     )
@@ -133,7 +125,7 @@ async def client_export(request: web.Request) -> web.StreamResponse:
 
 
 async def client_erase(request: web.Request) -> web.StreamResponse:
-    client = await _client(request)
+    client = await state.client_in_path(request)
     form = FormReader(await request.post())
     if form.raw("confirm") != client.first_name:
         raise InvalidInput("Type the client's first name to confirm erasure.")

@@ -6,7 +6,8 @@ from typing import Literal
 
 from aiohttp import web
 
-from care_sessions.identity import ANONYMOUS, Principal
+from care_sessions.errors import NotFound
+from care_sessions.identity import ANONYMOUS, Client, Principal
 from hoiva.services import Services
 from signaling import request_keys
 from web.rate_limit import RateLimiter
@@ -49,3 +50,11 @@ def csrf_token(request: web.Request) -> str:
 def session_token(request: web.Request) -> str | None:
     token = request.get(SESSION_TOKEN)
     return token if isinstance(token, str) else None
+
+
+async def client_in_path(request: web.Request) -> Client:
+    """The client named by the route's {client_id}; 404 when there is none."""
+    client = await services(request).store.client(request.match_info["client_id"])
+    if client is None:
+        raise NotFound("There is no such client.")
+    return client
