@@ -14,6 +14,7 @@ from hoiva.config import Config
 
 if TYPE_CHECKING:
     from media.server import MediaServer
+    from signaling.fleet import FleetService
     from signaling.insight import InsightService
     from signaling.runtime import SignalingRuntime
 
@@ -30,3 +31,5 @@ class Services:
     consents: ConsentLedger
     # Quality, camera hints, recordings and /metrics (signaling/insight.py).
     insight: InsightService | None = None
+    # Tablet heartbeats, remote settings, self-tests and offline alerts (signaling/fleet.py).
+    fleet: FleetService | None = None

@@ -21,6 +21,7 @@ from signaling.calls import CallService
 from signaling.checkins import CheckinService
 from signaling.cluster import ClusterLink
 from signaling.connection import CloseCode
+from signaling.fleet import FleetService
 from signaling.help_desk import HelpDesk
 from signaling.hub import SignalingHub
 from signaling.insight import InsightService
@@ -86,6 +87,7 @@ class SignalingRuntime:
         self._config = config
         self._clock = clock
         self.insight: InsightService | None = None
+        self.fleet: FleetService | None = None
         self.endpoint = SignalingEndpoint(
             auth=auth,
             store=store,
@@ -109,6 +111,12 @@ class SignalingRuntime:
         self.insight = insight
         # The endpoint builds its dispatcher; insight is wired in after both exist.
         self.endpoint.dispatcher.insight = insight
+
+    def use_fleet(self, fleet: FleetService) -> None:
+        """Route the fleet's messages and tell it about tablets coming and going (hoiva.app)."""
+        self.fleet = fleet
+        self.endpoint.dispatcher.fleet = fleet
+        self.hub.add_tablet_listener(fleet)
 
     def ice_servers_for(self, subject_id: str) -> list[IceServerOut]:
         """The configured servers plus TURN with credentials minted for this socket."""
