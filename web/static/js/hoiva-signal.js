@@ -45,6 +45,9 @@ export class SignalConnection {
     this.nextRef = 1;
     this.timers = { retry: null, heartbeat: null, hello: null };
     this.lastHeardAt = 0;
+    // Application pings waiting for their pong (ref -> {sentAt, answered}); the last round trip.
+    this.pings = new Map();
+    this.lastRttMs = null;
     this.onlineListener = () => this.reconnectNow();
   }
 
@@ -78,6 +81,25 @@ export class SignalConnection {
     const ref = message.ref ?? `r${this.nextRef++}`;
     this.ws.send(JSON.stringify({ v: PROTOCOL_VERSION, ...message, ref }));
     return ref;
+  }
+
+  /** Ping over the socket; resolves with the round trip in ms, or null (down, no pong). */
+  ping(timeoutMs = 5000) {
+    const ref = this.send({ type: "ping" });
+    if (!ref) {
+      return Promise.resolve(null);
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(ref);
+        resolve(null);
+      }, timeoutMs);
+      const answered = (rttMs) => {
+        clearTimeout(timer);
+        resolve(rttMs);
+      };
+      this.pings.set(ref, { sentAt: performance.now(), answered });
+    });
   }
 
   /** Skip the remaining backoff wait, e.g. when the network comes back. */
@@ -134,6 +156,12 @@ export class SignalConnection {
       return;
     }
     if (message.type === "pong") {
+      const waiting = this.pings.get(message.ref);
+      if (waiting) {
+        this.pings.delete(message.ref);
+        this.lastRttMs = performance.now() - waiting.sentAt;
+        waiting.answered(this.lastRttMs);
+      }
       return;
     }
     this.callbacks.onMessage?.(message);
@@ -186,7 +214,7 @@ export class SignalConnection {
         this.abandon(this.ws, "heartbeat lost");
         return;
       }
-      this.send({ type: "ping" });
+      this.ping();
     }, periodMs);
   }
 
