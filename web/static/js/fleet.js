@@ -34,6 +34,7 @@ const fleet = {
   // ref -> device id of a Reload / Self-test request waiting for its answer
   pending: new Map(),
   notes: new Map(),
+  loaded: false, // a snapshot arrived on the current socket
 };
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
@@ -218,7 +219,12 @@ function renderDevice(device) {
 
 function renderSummary() {
   if (!fleet.signal?.open) {
+    fleet.loaded = false;
     $("fleet-summary").textContent = "Reconnecting… the table may be out of date.";
+    return;
+  }
+  if (!fleet.loaded) {
+    $("fleet-summary").textContent = "Loading…";
     return;
   }
   const total = fleet.devices.size;
@@ -290,6 +296,7 @@ function onError(message) {
 function onMessage(message) {
   switch (message.type) {
     case "fleet.snapshot":
+      fleet.loaded = true;
       fleet.devices = new Map((message.devices ?? []).map((d) => [d.device_id, d]));
       fleet.alerts = message.alerts ?? [];
       renderTable();
