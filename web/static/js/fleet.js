@@ -108,6 +108,12 @@ function selftestCell(device) {
   }
   td.append(head, document.createTextNode(` ${when(run.answered_at || run.requested_at)}`));
   if (run.checks?.length) {
+    // Every check is a click away; a failed run opens them, so the failure is in view.
+    const details = document.createElement("details");
+    details.open = run.state === "failed";
+    const summary = document.createElement("summary");
+    const failing = run.checks.filter((c) => c.outcome === "fail").length;
+    summary.textContent = failing ? `${failing} of ${run.checks.length} checks failed` : "Checks";
     const list = document.createElement("ul");
     list.className = "fleet-checks";
     for (const check of run.checks) {
@@ -121,7 +127,8 @@ function selftestCell(device) {
       }
       list.append(item);
     }
-    td.append(list);
+    details.append(summary, list);
+    td.append(details);
   }
   return td;
 }
@@ -171,7 +178,8 @@ function renderRow(device) {
     const alert = document.createElement("span");
     alert.className = "fleet-row-note fleet-bad";
     alert.dataset.field = "alert";
-    alert.textContent = `Offline alert: silent since ${when(device.offline_since)}`;
+    alert.textContent = "Offline alert";
+    alert.title = `Silent since ${when(device.offline_since)}`;
     state.append(alert);
   }
   const camera = status ? PERMISSION_TEXT[status.camera] ?? status.camera : "—";
