@@ -49,6 +49,7 @@ from signaling.protocol import (
     FleetAlerts,
     FleetDevice,
     FleetDeviceOut,
+    FleetRemoved,
     FleetSent,
     FleetSnapshot,
     SelftestResult,
@@ -144,6 +145,13 @@ class FleetService:
         key = connection_key(self._hub.bus.instance_id, conn.id)
         if await self._store.tablet_disconnected(who.device_id, key):
             await self._publish_device(who.device_id)
+
+    async def device_revoked(self, device_id: str) -> None:
+        """A revoked tablet leaves the fleet page, and its offline alert with it."""
+        if await self._store.clear_offline_alert(device_id, self._clock.now()):
+            self._open_alerts = len(await self._store.open_alerts())
+            await self._publish_alerts()
+        await self._hub.publish(TOPIC, FleetRemoved(device_id=device_id))
 
     # ---- what tablets send ---------------------------------------------------------------
 

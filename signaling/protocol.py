@@ -730,6 +730,12 @@ class FleetDevice(_Message, frozen=True, tag="fleet.device"):
     device: FleetDeviceOut
 
 
+class FleetRemoved(_Message, frozen=True, tag="fleet.removed"):
+    """To watching admins: this tablet was revoked; it leaves the list."""
+
+    device_id: str
+
+
 class FleetAlerts(_Message, frozen=True, tag="fleet.alerts"):
     """To watching admins: the whole list of open offline alerts, after every change."""
 
@@ -780,6 +786,7 @@ ServerMessage = (
     | SelftestRun
     | FleetSnapshot
     | FleetDevice
+    | FleetRemoved
     | FleetAlerts
     | FleetSent
 )

@@ -147,6 +147,9 @@ class SignalingRuntime:
     async def disconnect_device(self, device_id: str) -> None:
         """A revoked tablet loses its calls and its socket at once, on whichever instance."""
         await self._disconnect_device_here(device_id)
+        if self.fleet is not None:
+            # Once, here: the fleet page's watchers on every instance hear it over the bus.
+            await self.fleet.device_revoked(device_id)
         if not self.bus.clustered:
             return
         try:

@@ -456,3 +456,27 @@ async def _gauge(server: RunningServer) -> float:
 
 async def _gauge_is(server: RunningServer, value: float) -> bool:
     return await _gauge(server) == value
+
+
+async def test_a_revoked_tablet_leaves_the_fleet(server: RunningServer) -> None:
+    """Revoking on the admin page removes the tablet from every watcher's list."""
+    from tests.web.staff_client import StaffBrowser
+
+    aino, eino = await server.add_client("Aino"), await server.add_client("Eino")
+    await server.enrol_tablet(aino)
+    await server.enrol_tablet(eino)
+    aino_device = await _device_id(server, aino.id)
+    admin, snapshot = await _watching_admin(server)
+    try:
+        assert len(snapshot["devices"]) == 2
+        async with StaffBrowser(server.url) as page:
+            await page.login("admin", ADMIN_PASSWORD)
+            response = await page.post_form(f"/admin/devices/{aino_device}/revoke", {})
+            assert response.status == 303
+        removed = await admin.expect("fleet.removed")
+        assert removed["device_id"] == aino_device
+        await admin.send({"type": "fleet.watch"})
+        again = await admin.expect("fleet.snapshot")
+        assert [d["client_name"] for d in again["devices"]] == ["Eino Testinen"]
+    finally:
+        await admin.close()

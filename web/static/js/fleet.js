@@ -314,6 +314,10 @@ function onMessage(message) {
       fleet.devices.set(message.device.device_id, message.device);
       renderDevice(message.device);
       return;
+    case "fleet.removed":
+      fleet.devices.delete(message.device_id);
+      renderTable();
+      return;
     case "fleet.alerts":
       fleet.alerts = message.alerts ?? [];
       renderAlerts();
