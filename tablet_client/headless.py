@@ -405,6 +405,7 @@ class HeadlessTablet:
         rtt = await self.round_trip_ms()
         assert self.signal is not None
         state = self.device
+        # No permission prompts here: a tablet without a camera can never grant one.
         permission: Literal["granted", "denied"] = "granted" if self._camera else "denied"
         await self.signal.send(
             TabletHeartbeat(
