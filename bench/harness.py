@@ -30,13 +30,16 @@ class BenchServer:
         await self.runner.cleanup()
 
 
-async def start_bench_server(clients: int = 1) -> BenchServer:
+async def start_bench_server(
+    clients: int = 1, overrides: dict[str, object] | None = None
+) -> BenchServer:
     workdir = Path(tempfile.mkdtemp(prefix="hoiva-bench-"))
     config = load_config(
         env={},
         overrides={
             "server.port": free_port(),
             "database.url": f"sqlite+aiosqlite:///{workdir}/bench.sqlite3",
+            **(overrides or {}),
         },
     )
     app = await build_app(config)

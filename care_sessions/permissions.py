@@ -75,6 +75,10 @@ ROUTE_RULES: dict[str, frozenset[Role]] = {
     # Anonymous at the edge: web/routes_metrics.py answers loopback or a bearer token only.
     "GET metrics": EVERYONE,
     "GET recordings.download": CARE_STAFF,
+    # The tablet fleet: enrolment with a QR code, live status, remote settings.
+    "GET admin.fleet": ADMIN,
+    "POST admin.fleet_settings": ADMIN,
+    "POST admin.fleet_pairing": ADMIN,
 }
 
 # Keyed by the message's "type".
@@ -115,6 +119,13 @@ MESSAGE_RULES: dict[str, frozenset[Role]] = {
     # The echo test: a tablet's self-test, staff checking their camera, the synthetic probe.
     "echo.start": STAFF | {R.TABLET, R.PROBE},
     "echo.stop": STAFF | {R.TABLET, R.PROBE},
+    # A tablet reports only for itself: signaling.fleet takes the device from the socket's
+    # token and refuses a heartbeat naming another device, or a result for another's run.
+    "tablet.heartbeat": TABLET,
+    "selftest.result": TABLET,
+    "fleet.watch": ADMIN,
+    "fleet.reload": ADMIN,
+    "fleet.selftest": ADMIN,
 }
 
 

@@ -17,11 +17,13 @@ from hoiva.services import Services
 from hoiva.store import SqlStore, create_store_engine, migrate
 from hoiva.store.checkin_store import SqlCheckinStore
 from hoiva.store.family_store import SqlFamilyStore
+from hoiva.store.fleet_store import SqlFleetStore
 from hoiva.store.insight_store import InsightStore
 from hoiva.store.room_store import SqlRoomStore
 from hoiva.store.trust_store import TrustStore
 from media.ice import IceServerConfig, use_host_addresses
 from media.server import MediaServer, MediaSettings
+from signaling.fleet import FleetService
 from signaling.insight import InsightService
 from signaling.metrics import ServiceMetrics
 from signaling.runtime import SignalingRuntime
@@ -86,6 +88,15 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
         checkins=SqlCheckinStore(engine),
     )
     signaling.use_insight(insight)
+    fleet = FleetService(
+        store=SqlFleetStore(engine),
+        care=store,
+        hub=signaling.hub,
+        clock=clock,
+        settings=config.fleet,
+        metrics=insight.metrics,
+    )
+    signaling.use_fleet(fleet)
     access_log = AccessLog(trust, clock)
     if signaling.checkins is not None:
         signaling.checkins.access_log = access_log
@@ -100,6 +111,7 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
         consents=consents,
         family=family,
         insight=insight,
+        fleet=fleet,
     )
 
 
@@ -107,6 +119,8 @@ async def close_services(services: Services) -> None:
     # First: recordings of calls still open are finished and sealed while media is up.
     if services.insight is not None:
         await services.insight.close()
+    if services.fleet is not None:
+        await services.fleet.close()
     await services.signaling.close()
     await services.media.close()
     store = services.store
@@ -136,6 +150,9 @@ async def build_app(config: Config, *, clock: Clock | None = None) -> web.Applic
             await services.signaling.room_upkeep.start()
         if services.insight is not None:
             await services.insight.start()
+        # Offline alerts and the daily self-test round.
+        if services.fleet is not None:
+            await services.fleet.start()
         yield
         await close_services(services)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -149,6 +150,34 @@ class ProbeConfig(_Section, frozen=True):
     max_echo_tests: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
 
 
+class FleetConfig(_Section, frozen=True):
+    """The tablet fleet: heartbeats, self-tests and offline alerts (docs/protocol.md, "Fleet")."""
+
+    # Tablets send tablet.heartbeat this often (and at once when something changes).
+    heartbeat_s: Annotated[float, msgspec.Meta(ge=0.2, le=3600)] = 30.0
+    # A tablet not heard from for this long raises an offline alert on the fleet page...
+    offline_alert_after_s: Annotated[float, msgspec.Meta(ge=1, le=30 * 86400)] = 900.0
+    # ...noticed by a check that runs this often.
+    offline_check_s: Annotated[float, msgspec.Meta(ge=0.1, le=3600)] = 60.0
+    # Every connected tablet runs its self-test daily at this Helsinki time ("" disables).
+    daily_selftest_at: str = "03:00"
+    # A self-test not answered within this long is shown as "no answer".
+    selftest_timeout_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 60.0
+    # Self-test results kept per tablet (the latest is shown; older ones are history).
+    selftest_history: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
+
+    def __post_init__(self) -> None:
+        if self.daily_selftest_at:
+            try:
+                time.fromisoformat(self.daily_selftest_at)
+            except ValueError:
+                raise ValueError('fleet.daily_selftest_at must be "HH:MM" (or "")') from None
+
+    @property
+    def daily_selftest_time(self) -> time | None:
+        return time.fromisoformat(self.daily_selftest_at) if self.daily_selftest_at else None
+
+
 class LogConfig(_Section, frozen=True):
     level: str = "INFO"
 
@@ -163,6 +192,7 @@ class Config(_Section, frozen=True):
     care: CareConfig = msgspec.field(default_factory=CareConfig)
     insight: InsightConfig = msgspec.field(default_factory=InsightConfig)
     probe: ProbeConfig = msgspec.field(default_factory=ProbeConfig)
+    fleet: FleetConfig = msgspec.field(default_factory=FleetConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
 
     @property

@@ -15,6 +15,7 @@ from hoiva.config import Config
 
 if TYPE_CHECKING:
     from media.server import MediaServer
+    from signaling.fleet import FleetService
     from signaling.insight import InsightService
     from signaling.runtime import SignalingRuntime
 
@@ -32,3 +33,5 @@ class Services:
     family: FamilyCircle
     # Quality, camera hints, recordings and /metrics (signaling/insight.py).
     insight: InsightService | None = None
+    # Tablet heartbeats, remote settings, self-tests and offline alerts (signaling/fleet.py).
+    fleet: FleetService | None = None

@@ -27,6 +27,9 @@ from signaling.protocol import (
     EchoStart,
     EchoStop,
     EscalationClose,
+    FleetReload,
+    FleetSelftest,
+    FleetWatch,
     Hello,
     HelpCancel,
     HelpRequestMsg,
@@ -47,14 +50,18 @@ from signaling.protocol import (
     RoomSideCall,
     RoomSpotlight,
     RoomSync,
+    SelftestResult,
+    TabletHeartbeat,
 )
 from signaling.rooms import RoomService
 from signaling.sdp_guard import SdpRejected, check_sdp
 
 if TYPE_CHECKING:
+    from signaling.fleet import FleetService
     from signaling.insight import InsightService
 
 CareMessage = CheckinPending | CheckinConfirm | CheckinRecord | EscalationClose | AttentionResolve
+FleetMessage = TabletHeartbeat | SelftestResult | FleetWatch | FleetReload | FleetSelftest
 RoomMessage = (
     RoomSync
     | RoomOpen
@@ -88,6 +95,8 @@ class Dispatcher:
         self._rooms = rooms
         # Media insight (recording, check-in face evidence); set by SignalingRuntime.
         self.insight: InsightService | None = None
+        # The tablet fleet (heartbeats, self-tests, the admins' fleet page); set likewise.
+        self.fleet: FleetService | None = None
 
     async def handle(self, conn: Connection, message: ClientMessage) -> None:
         who = conn.principal
@@ -159,6 +168,14 @@ class Dispatcher:
                 await self._help.cancel(who)
             case HelpTake(help_id=help_id):
                 await self._help.take(who, help_id)
+            case (
+                TabletHeartbeat()
+                | SelftestResult()
+                | FleetWatch()
+                | FleetReload()
+                | FleetSelftest()
+            ):
+                await self._fleet(conn, message)
             case _:
                 # What is left are the care messages; mypy checks that nothing else is.
                 await self._care(conn, message)
@@ -192,6 +209,22 @@ class Dispatcher:
         if self._echo is None:
             raise ProtocolError("invalid_state", "echo tests are not enabled here", ref)
         return self._echo
+
+    async def _fleet(self, conn: Connection, message: FleetMessage) -> None:
+        if self.fleet is None:
+            raise ProtocolError("invalid_state", "the fleet is not enabled here", message.ref)
+        fleet, who = self.fleet, conn.principal
+        match message:
+            case TabletHeartbeat():
+                await fleet.heartbeat(who, message)
+            case SelftestResult():
+                await fleet.selftest_result(who, message)
+            case FleetWatch():
+                await fleet.watch(conn)
+            case FleetReload(device_id=device_id):
+                await fleet.reload(conn, device_id, message.ref)
+            case FleetSelftest(device_id=device_id):
+                await fleet.request_selftest(conn, device_id, message.ref)
 
     def _room_media(self, call_id: str) -> bool:
         return self._rooms is not None and self._rooms.handles(call_id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import Protocol
 
 from care_sessions.clock import Clock
 from care_sessions.identity import Principal, Role
@@ -30,6 +31,17 @@ from signaling.protocol import (
 )
 
 log = logging.getLogger(__name__)
+# Staff fan-out to the watchers of a topic rides on the staff channel (locally and between
+# instances) with this prefix in place of a role name.
+TOPIC_PREFIX = "topic:"
+
+
+class TabletListener(Protocol):
+    """Told when a tablet's socket comes up or goes away on this instance (the fleet)."""
+
+    async def tablet_up(self, conn: Connection) -> None: ...
+
+    async def tablet_down(self, conn: Connection) -> None: ...
 
 
 class SignalingHub:
@@ -51,6 +63,10 @@ class SignalingHub:
         # The call flag this instance last published per client, so refresh_presence tells
         # the other instances only what changed.
         self._published_flags: dict[str, CallFlagName] = {}
+        # Staff sockets that asked to follow a topic (e.g. "fleet"), and who else wants to
+        # know about tablets coming and going.
+        self._watchers: dict[str, set[Connection]] = {}
+        self._tablet_listeners: list[TabletListener] = []
 
     # ---- registry ------------------------------------------------------------------------
 
@@ -82,6 +98,7 @@ class SignalingHub:
             await self.refresh_presence(subject)
             if principal.device_id:
                 await self._touch_device(principal.device_id)
+            await self._tell_listeners(conn, up=True)
 
     async def _touch_device(self, device_id: str) -> None:
         """Note when the tablet was last seen; bookkeeping that must never cost a socket."""
@@ -103,6 +120,21 @@ class SignalingHub:
             log.info("%s left locally only: the bus is unavailable", principal.subject_id)
         if principal.role is Role.TABLET:
             await self.refresh_presence(principal.subject_id)
+            await self._tell_listeners(conn, up=False)
+
+    def add_tablet_listener(self, listener: TabletListener) -> None:
+        self._tablet_listeners.append(listener)
+
+    async def _tell_listeners(self, conn: Connection, *, up: bool) -> None:
+        for listener in self._tablet_listeners:
+            try:
+                if up:
+                    await listener.tablet_up(conn)
+                else:
+                    await listener.tablet_down(conn)
+            except Exception:
+                # Bookkeeping about a socket must never cost the socket itself.
+                log.warning("a tablet listener failed for %s", conn, exc_info=True)
 
     def _forget(self, conn: Connection) -> None:
         conns = self._by_subject.get(conn.principal.subject_id)
@@ -112,6 +144,8 @@ class SignalingHub:
                 del self._by_subject[conn.principal.subject_id]
         self._staff.discard(conn)
         self._seq.pop(conn.id, None)
+        for watchers in self._watchers.values():
+            watchers.discard(conn)
 
     def connections_of(self, subject_id: str) -> list[Connection]:
         """This instance's sockets of a subject (others may hold more: see is_connected)."""
@@ -126,6 +160,24 @@ class SignalingHub:
 
     def staff_connections(self) -> Iterable[Connection]:
         return list(self._staff)
+
+    def tablet_connections(self) -> list[Connection]:
+        """This instance's tablet sockets (each instance serves its own)."""
+        return [
+            conn
+            for conns in self._by_subject.values()
+            for conn in conns
+            if conn.principal.role is Role.TABLET
+        ]
+
+    def watch(self, conn: Connection, topic: str) -> None:
+        """From now on the socket receives what is published on the topic."""
+        if conn.principal.is_staff:
+            self._watchers.setdefault(topic, set()).add(conn)
+
+    async def publish(self, topic: str, message: ServerMessage) -> None:
+        """Send to the watchers of a topic on every instance."""
+        await self.broadcast_staff_text(dump_message(message), frozenset({TOPIC_PREFIX + topic}))
 
     @property
     def connection_count(self) -> int:
@@ -153,17 +205,25 @@ class SignalingHub:
 
     async def broadcast_staff(self, message: ServerMessage, roles: Iterable[Role] = ()) -> None:
         """Send to the staff of every instance (or only the given roles)."""
-        wanted = frozenset(role.value for role in roles)
-        text = dump_message(message)
+        await self.broadcast_staff_text(
+            dump_message(message), frozenset(role.value for role in roles)
+        )
+
+    async def broadcast_staff_text(self, text: str, wanted: frozenset[str]) -> None:
         await self._send_local_staff(text, wanted)
         if self.bus.clustered:
             try:
                 await self.bus.publish_staff(text, wanted)
             except BusUnavailable:
-                log.info("staff on other instances missed a %s", type(message).__name__)
+                log.info("staff on other instances missed a message")
 
     async def _send_local_staff(self, text: str, roles: frozenset[str]) -> None:
-        targets = [c for c in self._staff if not roles or c.principal.role.value in roles]
+        topics = {r.removeprefix(TOPIC_PREFIX) for r in roles if r.startswith(TOPIC_PREFIX)}
+        targets: Iterable[Connection]
+        if topics:
+            targets = {c for topic in topics for c in self._watchers.get(topic, ())}
+        else:
+            targets = [c for c in self._staff if not roles or c.principal.role.value in roles]
         await asyncio.gather(*(conn.send_text(text) for conn in targets))
 
     def principals_of_device(self, device_id: str) -> list[Principal]:

@@ -213,6 +213,75 @@ class EchoStop(_Message, frozen=True, tag="echo.stop"):
     echo_id: Id
 
 
+# Tablet fleet (docs/protocol.md, "Fleet"). The enumerations are the browser's own words
+# (navigator.connection, navigator.permissions), "unknown" where it does not tell.
+PermissionName = Literal["granted", "denied", "prompt", "unknown"]
+AppVersion = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.+/-]+$")
+]
+CheckDetail = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class TabletHeartbeat(_Message, frozen=True, tag="tablet.heartbeat"):
+    """Tablet: how I am (every fleet heartbeat period, and at once when something changes)."""
+
+    app_version: AppVersion
+    # Optional: the server knows the device from the token. When given, it must be the
+    # sender's own, or the heartbeat is refused with forbidden.
+    device_id: Id | None = None
+    connection_type: Literal[
+        "wifi",
+        "cellular",
+        "ethernet",
+        "bluetooth",
+        "wimax",
+        "mixed",
+        "other",
+        "none",
+        "unknown",
+    ] = "unknown"
+    effective_type: Literal["slow-2g", "2g", "3g", "4g", "unknown"] = "unknown"
+    downlink_mbps: Annotated[float, msgspec.Meta(ge=0, le=10_000)] | None = None
+    # Round trip of the tablet's last application ping over this socket.
+    rtt_ms: Annotated[float, msgspec.Meta(ge=0, le=120_000)] | None = None
+    camera: PermissionName = "unknown"
+    microphone: PermissionName = "unknown"
+    screen: Literal["on", "off", "unknown"] = "unknown"
+    battery_pct: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+    charging: bool | None = None
+
+
+class SelftestCheck(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One check of a self-test, in selftest.result and on the fleet page."""
+
+    name: Literal["camera", "microphone", "speaker", "media_server", "turn"]
+    outcome: Literal["pass", "fail", "skipped"]
+    detail: CheckDetail = ""
+
+
+class SelftestResult(_Message, frozen=True, tag="selftest.result"):
+    """Tablet: the answer to selftest.run (the run must have been asked of this device)."""
+
+    run_id: Id
+    checks: Annotated[list[SelftestCheck], msgspec.Meta(max_length=10)]
+
+
+class FleetWatch(_Message, frozen=True, tag="fleet.watch"):
+    """Admin: send me the whole fleet now (fleet.snapshot) and every change after."""
+
+
+class FleetReload(_Message, frozen=True, tag="fleet.reload"):
+    """Admin: reload the kiosk page of this tablet."""
+
+    device_id: Id
+
+
+class FleetSelftest(_Message, frozen=True, tag="fleet.selftest"):
+    """Admin: run the self-test on this tablet now."""
+
+    device_id: Id
+
+
 ClientMessage = (
     Hello
     | Ping
@@ -245,6 +314,11 @@ ClientMessage = (
     | RoomEnd
     | EchoStart
     | EchoStop
+    | TabletHeartbeat
+    | SelftestResult
+    | FleetWatch
+    | FleetReload
+    | FleetSelftest
 )
 
 CLIENT_MESSAGE_TYPES: tuple[type[_Message], ...] = (
@@ -279,6 +353,11 @@ CLIENT_MESSAGE_TYPES: tuple[type[_Message], ...] = (
     RoomEnd,
     EchoStart,
     EchoStop,
+    TabletHeartbeat,
+    SelftestResult,
+    FleetWatch,
+    FleetReload,
+    FleetSelftest,
 )
 
 
@@ -316,6 +395,8 @@ class Welcome(_Message, frozen=True, tag="welcome"):
     subject_id: str
     display_name: str
     heartbeat_s: int
+    # Tablets: send tablet.heartbeat this often (seconds; fleet.heartbeat_s).
+    tablet_heartbeat_s: float | None = None
     settings: ClientSettingsOut | None = None
     # Pass these to RTCPeerConnection as they are; never add a default STUN server.
     ice_servers: list[IceServerOut] = []
@@ -604,6 +685,110 @@ class EchoStopped(_Message, frozen=True, tag="echo.stopped"):
     reason: Literal["stopped", "timeout", "failed"]
 
 
+class SettingsUpdate(_Message, frozen=True, tag="settings.update"):
+    """To a tablet: its client's settings changed; apply them at once."""
+
+    settings: ClientSettingsOut
+
+
+class TabletReload(_Message, frozen=True, tag="tablet.reload"):
+    """To a tablet: an admin asked for the kiosk page to be loaded again."""
+
+
+class SelftestRun(_Message, frozen=True, tag="selftest.run"):
+    """To a tablet: run the self-test and answer selftest.result with this run_id."""
+
+    run_id: str
+    trigger: Literal["requested", "daily"]
+
+
+class TabletStatusOut(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A tablet's latest heartbeat as the fleet page shows it."""
+
+    received_at: str
+    app_version: str
+    connection_type: str
+    effective_type: str
+    quality: str  # good, fair, poor, unknown (care_sessions.fleet.QUALITY_RULES)
+    camera: str
+    microphone: str
+    screen: str
+    downlink_mbps: float | None = None
+    rtt_ms: float | None = None
+    battery_pct: int | None = None
+    charging: bool | None = None
+
+
+class SelftestOut(msgspec.Struct, frozen=True, omit_defaults=True):
+    run_id: str
+    trigger: str
+    state: str  # running, passed, failed, no_answer
+    requested_at: str
+    answered_at: str | None = None
+    checks: list[SelftestCheck] = []
+
+
+class FleetDeviceOut(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One line of the fleet page."""
+
+    device_id: str
+    client_id: str
+    client_name: str
+    label: str
+    paired_at: str
+    online: bool
+    last_seen: str | None = None
+    status: TabletStatusOut | None = None
+    selftest: SelftestOut | None = None
+    # When the tablet's open offline alert says it was last heard.
+    offline_since: str | None = None
+
+
+class FleetAlertOut(msgspec.Struct, frozen=True):
+    alert_id: str
+    device_id: str
+    client_id: str
+    client_name: str
+    label: str
+    last_seen: str
+    raised_at: str
+
+
+class FleetSnapshot(_Message, frozen=True, tag="fleet.snapshot"):
+    """To an admin who sent fleet.watch: every tablet and every open offline alert."""
+
+    heartbeat_s: float
+    offline_alert_after_s: float
+    devices: list[FleetDeviceOut] = []
+    alerts: list[FleetAlertOut] = []
+
+
+class FleetDevice(_Message, frozen=True, tag="fleet.device"):
+    """To watching admins: one tablet's line changed."""
+
+    device: FleetDeviceOut
+
+
+class FleetRemoved(_Message, frozen=True, tag="fleet.removed"):
+    """To watching admins: this tablet was revoked; it leaves the list."""
+
+    device_id: str
+
+
+class FleetAlerts(_Message, frozen=True, tag="fleet.alerts"):
+    """To watching admins: the whole list of open offline alerts, after every change."""
+
+    alerts: list[FleetAlertOut] = []
+
+
+class FleetSent(_Message, frozen=True, tag="fleet.sent"):
+    """To the admin who sent fleet.reload or fleet.selftest: the tablet was told."""
+
+    device_id: str
+    command: Literal["reload", "selftest"]
+    run_id: str | None = None
+
+
 ServerMessage = (
     Welcome
     | Pong
@@ -637,6 +822,14 @@ ServerMessage = (
     | MediaRestart
     | EchoAnswer
     | EchoStopped
+    | SettingsUpdate
+    | TabletReload
+    | SelftestRun
+    | FleetSnapshot
+    | FleetDevice
+    | FleetRemoved
+    | FleetAlerts
+    | FleetSent
 )
 
 

@@ -22,6 +22,7 @@ from signaling.checkins import CheckinService
 from signaling.cluster import ClusterLink
 from signaling.connection import CloseCode
 from signaling.echo import EchoService
+from signaling.fleet import FleetService
 from signaling.help_desk import HelpDesk
 from signaling.hub import SignalingHub
 from signaling.insight import InsightService
@@ -88,6 +89,7 @@ class SignalingRuntime:
         self._clock = clock
         self.insight: InsightService | None = None
         self.echo = EchoService(media=media, hub=self.hub, settings=config.probe)
+        self.fleet: FleetService | None = None
         self.endpoint = SignalingEndpoint(
             auth=auth,
             store=store,
@@ -113,6 +115,12 @@ class SignalingRuntime:
         self.insight = insight
         # The endpoint builds its dispatcher; insight is wired in after both exist.
         self.endpoint.dispatcher.insight = insight
+
+    def use_fleet(self, fleet: FleetService) -> None:
+        """Route the fleet's messages and tell it about tablets coming and going (hoiva.app)."""
+        self.fleet = fleet
+        self.endpoint.dispatcher.fleet = fleet
+        self.hub.add_tablet_listener(fleet)
 
     def ice_servers_for(self, subject_id: str) -> list[IceServerOut]:
         """The configured servers plus TURN with credentials minted for this socket."""
@@ -143,6 +151,9 @@ class SignalingRuntime:
     async def disconnect_device(self, device_id: str) -> None:
         """A revoked tablet loses its calls and its socket at once, on whichever instance."""
         await self._disconnect_device_here(device_id)
+        if self.fleet is not None:
+            # Once, here: the fleet page's watchers on every instance hear it over the bus.
+            await self.fleet.device_revoked(device_id)
         if not self.bus.clustered:
             return
         try:

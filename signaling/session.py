@@ -160,6 +160,7 @@ class SignalingSession:
                 subject_id=principal.subject_id,
                 display_name=principal.display_name,
                 heartbeat_s=self._heartbeat_s,
+                tablet_heartbeat_s=self._tablet_heartbeat_s(principal),
                 settings=settings,
                 ice_servers=self._ice_servers(principal.subject_id),
                 resume_token=await self._resume_token(principal.subject_id),
@@ -176,6 +177,13 @@ class SignalingSession:
     def _is_probe(self, token: str) -> bool:
         expected = self._probe_token
         return expected is not None and hmac.compare_digest(token.encode(), expected.encode())
+
+    def _tablet_heartbeat_s(self, principal: Principal) -> float | None:
+        """How often a tablet reports to the fleet; nothing to report where no fleet runs."""
+        fleet = self._dispatcher.fleet
+        if principal.role is not Role.TABLET or fleet is None:
+            return None
+        return fleet.settings.heartbeat_s
 
     async def _resumed(self, token: str | None, subject_id: str) -> bool:
         """A valid token from this subject's previous socket (issued by any instance)."""

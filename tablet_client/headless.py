@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -27,17 +29,52 @@ from signaling.protocol import (
     CheckinPending,
     CheckinRecorded,
     CheckinReminders,
+    ClientSettingsOut,
     HelpQueued,
     HelpRequestMsg,
     MediaAnswer,
     MediaOffer,
     MediaRestart,
+    Ping,
+    Pong,
+    SelftestCheck,
+    SelftestResult,
+    SelftestRun,
     ServerMessage,
+    SettingsUpdate,
+    TabletHeartbeat,
+    TabletReload,
 )
 from tablet_client.meal_client import RoomSeat
+from tablet_client.selftest import run_selftest
 
 log = logging.getLogger(__name__)
 NO_RECONNECT_CODES = frozenset({4001, 4003})  # bad or revoked token: reconnecting cannot help
+APP_VERSION = "hoiva-tablet/0.1"
+PING_TIMEOUT_S = 5.0
+
+
+@dataclass
+class DeviceState:
+    """What the tablet tells the fleet in its heartbeats; a test may change it and call
+    send_heartbeat(), as a kiosk does when its screen goes off or its battery drains."""
+
+    connection_type: Literal["wifi", "cellular", "ethernet", "unknown"] = "ethernet"
+    screen: Literal["on", "off", "unknown"] = "on"
+    battery_pct: int | None = None
+    charging: bool | None = None
+
+
+@dataclass
+class FleetLog:
+    """What the fleet asked of this tablet, for tests and the probe."""
+
+    # (monotonic arrival time, settings) for the welcome's settings and every update.
+    settings: list[tuple[float, ClientSettingsOut]] = field(default_factory=list)
+    reloads: int = 0
+    heartbeats_sent: int = 0
+    # run_id -> (trigger, the checks answered)
+    selftests: dict[str, tuple[str, list[SelftestCheck]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,6 +110,8 @@ class HeadlessTablet:
         glucose_mmol_l: float = 6.0,
         join_rooms: bool | None = None,
         room_audio: bool = True,
+        camera: bool = True,
+        app_version: str = APP_VERSION,
     ) -> None:
         # Several URLs: the instances of one deployment; a lost socket reconnects to the next.
         urls = [server_url] if isinstance(server_url, str) else list(server_url)
@@ -85,6 +124,18 @@ class HeadlessTablet:
         self._video_factory: Callable[[], VideoSource] = video_factory or (
             lambda: SyntheticVideoTrack(source_id=source_id)
         )
+        # camera=False: a tablet without a camera (its self-test says so; calls carry audio).
+        self._camera = camera
+        self._app_version = app_version
+        self.device = DeviceState()
+        self.fleet = FleetLog()
+        self.settings: ClientSettingsOut | None = None
+        self.settings_changed = asyncio.Event()
+        self.reload_requested = asyncio.Event()
+        self.selftest_answered = asyncio.Event()
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._pings: dict[str, tuple[float, asyncio.Future[float]]] = {}
+        self._ping_refs = itertools.count(1)
         # None: follow the client's settings as each ring states them (ring, or countdown).
         self._answer_after_s = answer_after_s
         self._decline = decline
@@ -154,6 +205,7 @@ class HeadlessTablet:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
+        await self._stop_heartbeats()
         await self._close_call()
         await self.meal.close()
         if self.signal is not None:
@@ -176,7 +228,10 @@ class HeadlessTablet:
             IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
             for s in welcome.ice_servers
         ]
+        if welcome.settings is not None:
+            self._settings_arrived(welcome.settings)
         self.connected.set()
+        await self._start_heartbeats(welcome.tablet_heartbeat_s)
         # Reminders that fell due while this tablet was away are waiting on the server.
         await self.signal.send(CheckinPending())
         # So may an open room (a latecomer, or back after a network blip).
@@ -188,6 +243,7 @@ class HeadlessTablet:
             assert self.signal is not None
             await self.signal.closed.wait()
             self.connected.clear()
+            await self._stop_heartbeats()
             if self.signal.close_code in NO_RECONNECT_CODES:
                 self.revoked.set()
                 await self._close_call()
@@ -211,7 +267,7 @@ class HeadlessTablet:
     async def answer(self, call_id: str) -> None:
         """Answer and connect media at once: the offer follows the answer in the same breath."""
         assert self.signal is not None
-        self.peer = ClientPeer(ice_servers=self._ice, video=self._video_factory())
+        self.peer = ClientPeer(ice_servers=self._ice, video=self._video())
         offer_task = asyncio.create_task(self.peer.create_offer())
         await self.signal.send(CallAnswer(call_id=call_id))
         sdp = await offer_task
@@ -283,13 +339,104 @@ class HeadlessTablet:
             case CheckinRecorded(checkin_id=checkin_id, status=status):
                 self.log.recorded[checkin_id] = status
                 self.reminder_changed.set()
+            case Pong(ref=ref) if ref in self._pings:
+                sent_at, answered = self._pings.pop(ref)
+                if not answered.done():
+                    answered.set_result((time.monotonic() - sent_at) * 1000)
+            case SettingsUpdate(settings=settings):
+                self._settings_arrived(settings)
+            case TabletReload():
+                # A kiosk loads its page again; a headless tablet has no page, so it notes it.
+                self.fleet.reloads += 1
+                self.reload_requested.set()
+            case SelftestRun(run_id=run_id, trigger=trigger):
+                self._later(0, self._selftest(run_id, trigger))
             case _:
                 pass
+
+    # ---- the fleet: heartbeats, settings, self-test ---------------------------------------
+
+    def _video(self) -> VideoSource | None:
+        return self._video_factory() if self._camera else None
+
+    def _settings_arrived(self, settings: ClientSettingsOut) -> None:
+        self.settings = settings
+        self.fleet.settings.append((time.monotonic(), settings))
+        self.settings_changed.set()
+
+    async def _start_heartbeats(self, every_s: float | None) -> None:
+        await self._stop_heartbeats()
+        if every_s is None:
+            return  # the server runs no fleet
+        self._heartbeat_task = asyncio.create_task(self._beat(every_s))
+
+    async def _stop_heartbeats(self) -> None:
+        task, self._heartbeat_task = self._heartbeat_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _beat(self, every_s: float) -> None:
+        while True:
+            try:
+                await self.send_heartbeat()
+            except SignalingClosed:
+                return
+            await asyncio.sleep(every_s)
+
+    async def round_trip_ms(self) -> float | None:
+        """One application ping over the socket; None when no pong came in time."""
+        if self.signal is None:
+            return None
+        ref = f"rtt-{next(self._ping_refs)}"
+        answered: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._pings[ref] = (time.monotonic(), answered)
+        try:
+            await self.signal.send(Ping(ref=ref))
+            return await asyncio.wait_for(answered, PING_TIMEOUT_S)
+        except (TimeoutError, SignalingClosed):
+            return None
+        finally:
+            self._pings.pop(ref, None)
+
+    async def send_heartbeat(self) -> None:
+        """Tell the fleet how this tablet is (also at once when something changed)."""
+        rtt = await self.round_trip_ms()
+        assert self.signal is not None
+        state = self.device
+        # No permission prompts here: a tablet without a camera can never grant one.
+        permission: Literal["granted", "denied"] = "granted" if self._camera else "denied"
+        await self.signal.send(
+            TabletHeartbeat(
+                app_version=self._app_version,
+                connection_type=state.connection_type,
+                rtt_ms=rtt,
+                camera=permission,
+                microphone="granted",
+                screen=state.screen,
+                battery_pct=state.battery_pct,
+                charging=state.charging,
+            )
+        )
+        self.fleet.heartbeats_sent += 1
+
+    async def _selftest(self, run_id: str, trigger: str) -> None:
+        checks = await run_selftest(
+            camera=self._video_factory if self._camera else None,
+            camera_busy=self.peer is not None,
+            ice_servers=self._ice,
+            round_trip_ms=self.round_trip_ms,
+        )
+        self.fleet.selftests[run_id] = (trigger, checks)
+        if self.signal is not None:
+            await self.signal.send(SelftestResult(run_id=run_id, checks=checks))
+        self.selftest_answered.set()
 
     async def _restart_media(self, call_id: str) -> None:
         """The call's media moved to another server: a fresh peer connection offers there."""
         self.media_restarts += 1
-        old, self.peer = self.peer, ClientPeer(ice_servers=self._ice, video=self._video_factory())
+        old, self.peer = self.peer, ClientPeer(ice_servers=self._ice, video=self._video())
         if old is not None:
             self.last_peer = old
             await old.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -122,11 +123,22 @@ async def _existing_client(request: web.Request) -> Client:
 async def client_settings(request: web.Request) -> web.StreamResponse:
     client = await _existing_client(request)
     form = FormReader(await request.post())
-    settings = _settings_from(form)
+    chosen = _settings_from(form)
     if form.errors:
         return await _admin_page(request, status=400, settings_errors={client.id: form.errors})
+    # This form holds language and answering only; volume, text size, quiet hours and the
+    # family setting (the fleet page's) stay as they are.
+    settings = dataclasses.replace(
+        client.settings,
+        language=chosen.language,
+        auto_answer=chosen.auto_answer,
+        auto_answer_after_s=chosen.auto_answer_after_s,
+    )
     services = state.services(request)
     await services.store.update_client_settings(client.id, settings)
+    if services.fleet is not None:
+        # Applied live, as from the fleet page.
+        await services.fleet.push_settings(client.id)
     await services.access_log.record(
         state.principal(request),
         client.id,

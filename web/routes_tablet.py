@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from aiohttp import web
@@ -16,10 +17,20 @@ LABEL_MAX = 80
 _BODY_MAX = 4096
 
 
+def _kiosk_version() -> str:
+    try:
+        return f"kiosk/{version('hoiva')}"
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "kiosk/dev"
+
+
+KIOSK_VERSION = _kiosk_version()
+
+
 async def tablet_page(request: web.Request) -> web.StreamResponse:
     # The shell carries no data: a kiosk's token lives in its own storage and the page
     # asks for everything else with it.
-    return render(request, "tablet.html", {})
+    return render(request, "tablet.html", {"app_version": KIOSK_VERSION})
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from web import (
     routes_care,
     routes_checkins,
     routes_family,
+    routes_fleet,
     routes_metrics,
     routes_privacy,
     routes_recordings,
@@ -118,6 +119,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     routes_reports.add_routes(router)
     routes_metrics.add_routes(router)
     routes_recordings.add_routes(router, _ID)
+    routes_fleet.add_routes(router, _ID)
 
     # The kiosk's own assets stay in tablet_client/; the longer prefix wins in aiohttp's
     # router, so /static/tablet/* never reaches web/static.

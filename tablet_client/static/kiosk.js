@@ -12,10 +12,16 @@ import { LOCALES, applyTranslations, pickLanguage, translate } from "./i18n.js";
 import { ReminderScreen } from "./reminders.js";
 import { MealView } from "./meal.js";
 import { loadAccessLog } from "./privacy.js";
+import { DeviceAgent } from "./device.js";
 
 const TOKEN_KEY = "hoiva.tablet.token";
 const LANGUAGE_KEY = "hoiva.tablet.language";
 const AGENT = "kiosk/0.1";
+// The version of this page as served (tablet.html); the fleet page shows which kiosks still
+// run an older page and need a reload.
+const APP_VERSION = document.body.dataset.appVersion || "kiosk/unknown";
+const TEXT_SIZES = ["large", "larger", "largest"];
+const RING_PEAK_GAIN = 0.3;
 const NOTICE_MS = 8000;
 // The kiosk shows "Connecting…" only when a reconnect takes longer than a blink.
 const CONNECTING_GRACE_MS = 1500;
@@ -64,6 +70,7 @@ const kiosk = {
   timers: { countdown: null, notice: null, connecting: null, endFallback: null },
   ring: null,
   wakeLock: null,
+  volume: 0.8, // 0-1, from the client's settings: ring tone and call audio
 };
 
 function t(key, params) {
@@ -77,6 +84,26 @@ function setLanguage(lang) {
   renderIdle();
   renderClock();
   reminders.render();
+}
+
+// ---- the client's settings (welcome, and settings.update from the fleet page) -------------
+
+function applySettings(settings) {
+  if (!settings) {
+    return;
+  }
+  kiosk.settings = { ...kiosk.settings, ...settings };
+  if (settings.language) {
+    setLanguage(settings.language);
+  }
+  const size = TEXT_SIZES.includes(settings.text_size) ? settings.text_size : "large";
+  document.documentElement.dataset.textSize = size;
+  if (Number.isFinite(settings.volume)) {
+    kiosk.volume = Math.min(100, Math.max(0, settings.volume)) / 100;
+    for (const media of document.querySelectorAll("video, audio")) {
+      media.volume = kiosk.volume;
+    }
+  }
 }
 
 function showScreen(name) {
@@ -215,10 +242,8 @@ function onWelcome(welcome) {
   kiosk.name = welcome.display_name || kiosk.name;
   kiosk.subjectId = welcome.subject_id;
   kiosk.iceServers = welcome.ice_servers || [];
-  if (welcome.settings) {
-    kiosk.settings = welcome.settings;
-    setLanguage(welcome.settings.language);
-  }
+  applySettings(welcome.settings);
+  device.start(welcome.tablet_heartbeat_s);
   // Forget invitations from before the reconnect; the server sends the current ones.
   meal.sync();
   if (kiosk.call) {
@@ -286,6 +311,9 @@ function onState(state) {
 }
 
 function onMessage(message) {
+  if (device.handle(message)) {
+    return undefined;
+  }
   if (meal.handle(message)) {
     return undefined;
   }
@@ -594,7 +622,9 @@ function startRinging() {
       const start = audioContext.currentTime + offset;
       osc.frequency.value = freq;
       gain.gain.setValueAtTime(0.0001, start);
-      gain.gain.exponentialRampToValueAtTime(0.3, start + 0.03);
+      // An exponential ramp cannot reach 0: volume 0 is the quietest tick instead.
+      const peak = Math.max(0.0002, RING_PEAK_GAIN * kiosk.volume);
+      gain.gain.exponentialRampToValueAtTime(peak, start + 0.03);
       gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.3);
       osc.connect(gain).connect(audioContext.destination);
       osc.start(start);
@@ -651,6 +681,17 @@ function bind() {
   reminders.bind();
   meal.bind();
   document.addEventListener("pointerdown", unlockAudio, { passive: true });
+  // Every video that starts playing (a call, a room's tiles) plays at the client's volume;
+  // play does not bubble, so listen while it travels down.
+  document.addEventListener(
+    "play",
+    (event) => {
+      if (event.target instanceof HTMLMediaElement) {
+        event.target.volume = kiosk.volume;
+      }
+    },
+    true,
+  );
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && kiosk.screen === "idle") {
       keepScreenOn();
@@ -675,6 +716,21 @@ window.hoivaKiosk = {
   get reminders() {
     return reminders.ids;
   },
+  get settings() {
+    return kiosk.settings;
+  },
+  get volume() {
+    return Math.round(kiosk.volume * 100);
+  },
+  get textSize() {
+    return document.documentElement.dataset.textSize ?? "large";
+  },
+  get heartbeats() {
+    return device.heartbeats;
+  },
+  get selfTest() {
+    return device.lastSelfTest;
+  },
   videoStats: () => kiosk.call?.media.videoStats() ?? Promise.resolve(null),
   meal: () => meal.debug(),
 };
@@ -693,6 +749,15 @@ const reminders = new ReminderScreen({
     ["enroll", "connecting", "meal-invite"].includes(kiosk.screen),
 });
 
+// The kiosk as a managed device (device.js): heartbeats, self-test, remote commands.
+const device = new DeviceAgent({
+  signal: () => kiosk.signal,
+  appVersion: APP_VERSION,
+  iceServers: () => kiosk.iceServers,
+  onSettings: applySettings,
+  onReload: () => window.location.reload(),
+});
+
 // Meal and exercise rooms (meal.js): an invitation waits while a call or ring is on.
 const meal = new MealView({
   t,
@@ -704,12 +769,31 @@ const meal = new MealView({
   busy: () => Boolean(kiosk.call || kiosk.incoming) || ["enroll", "connecting"].includes(kiosk.screen),
 });
 
+// Opened from the fleet page's QR code: /tablet?pair=CODE pairs at once. The code leaves
+// the address bar first, so a reload never sends a used code again.
+function pairingCodeFromAddress() {
+  const params = new URLSearchParams(window.location.search);
+  const code = params.get("pair");
+  if (code === null) {
+    return null;
+  }
+  params.delete("pair");
+  const rest = params.toString();
+  window.history.replaceState(null, "", window.location.pathname + (rest ? `?${rest}` : ""));
+  return formatCode(code);
+}
+
 async function boot() {
   bind();
   setLanguage(kiosk.lang);
   setInterval(renderClock, 1000);
+  const code = pairingCodeFromAddress();
   if (!kiosk.token) {
     showEnroll();
+    if (code) {
+      $("enroll-code").value = code;
+      $("enroll-form").requestSubmit();
+    }
     return;
   }
   showScreen("connecting");

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
+from datetime import time
 
 import aiohttp
 import pytest
 
-from care_sessions.identity import Language
+from care_sessions.identity import Language, QuietHours, TextSize
 from tablet_client.headless import HeadlessTablet
 from tests.conftest import ADMIN_PASSWORD, RunningServer
 from tests.web.staff_client import StaffBrowser
@@ -78,23 +80,42 @@ async def test_a_file_upload_in_a_text_field_is_refused(server: RunningServer) -
 
 async def test_admin_changes_settings(server: RunningServer) -> None:
     client = await server.add_client("Aino")
-    async with StaffBrowser(server.url) as admin:
-        await admin.login("admin", ADMIN_PASSWORD)
-        path = f"/admin/clients/{client.id}/settings"
-        response = await admin.post_form(path, {"language": "fi", "auto_answer_after_s": "0"})
-        assert response.status == 303
-        stored = await server.services.store.client(client.id)
-        assert stored is not None
-        assert stored.settings.language is Language.FI
-        assert stored.settings.auto_answer is False
-        assert stored.settings.auto_answer_after_s == 0
-        bad = await admin.post_form(path, {"language": "xx", "auto_answer_after_s": "5"})
-        assert bad.status == 400
-        assert "Language must be one of" in await bad.text()
-        missing = await admin.post_form(
-            "/admin/clients/no-such-client/settings", {"language": "fi", "auto_answer_after_s": "5"}
-        )
-        assert missing.status == 404
+    quiet = QuietHours(time(21), time(8))
+    fleet_side = dataclasses.replace(
+        client.settings, volume=35, text_size=TextSize.LARGEST, quiet_hours=quiet
+    )
+    await server.services.store.update_client_settings(client.id, fleet_side)
+    tablet = HeadlessTablet(server.url, await server.enrol_tablet(client))
+    await tablet.start()
+    try:
+        async with StaffBrowser(server.url) as admin:
+            await admin.login("admin", ADMIN_PASSWORD)
+            path = f"/admin/clients/{client.id}/settings"
+            tablet.settings_changed.clear()  # the welcome's settings were the first
+            response = await admin.post_form(path, {"language": "fi", "auto_answer_after_s": "0"})
+            assert response.status == 303
+            stored = await server.services.store.client(client.id)
+            assert stored is not None
+            assert stored.settings.language is Language.FI
+            assert stored.settings.auto_answer is False
+            assert stored.settings.auto_answer_after_s == 0
+            # What this form does not show (the fleet page's settings) is kept, and the
+            # tablet gets the change at once.
+            assert (stored.settings.volume, stored.settings.text_size) == (35, TextSize.LARGEST)
+            assert stored.settings.quiet_hours == quiet
+            await asyncio.wait_for(tablet.settings_changed.wait(), 5)
+            _, pushed = tablet.fleet.settings[-1]
+            assert (pushed.language, pushed.volume, pushed.quiet_from) == ("fi", 35, "21:00")
+            bad = await admin.post_form(path, {"language": "xx", "auto_answer_after_s": "5"})
+            assert bad.status == 400
+            assert "Language must be one of" in await bad.text()
+            missing = await admin.post_form(
+                "/admin/clients/no-such-client/settings",
+                {"language": "fi", "auto_answer_after_s": "5"},
+            )
+            assert missing.status == 404
+    finally:
+        await tablet.stop()
 
 
 async def test_pairing_code_page_and_pairing(server: RunningServer) -> None:

@@ -47,6 +47,9 @@ export class SignalConnection {
     this.lastHeardAt = 0;
     // From the last welcome: the next socket (on any instance) presents it to resume.
     this.resumeToken = null;
+    // Application pings waiting for their pong (ref -> {sentAt, answered}); the last round trip.
+    this.pings = new Map();
+    this.lastRttMs = null;
     this.onlineListener = () => this.reconnectNow();
   }
 
@@ -80,6 +83,25 @@ export class SignalConnection {
     const ref = message.ref ?? `r${this.nextRef++}`;
     this.ws.send(JSON.stringify({ v: PROTOCOL_VERSION, ...message, ref }));
     return ref;
+  }
+
+  /** Ping over the socket; resolves with the round trip in ms, or null (down, no pong). */
+  ping(timeoutMs = 5000) {
+    const ref = this.send({ type: "ping" });
+    if (!ref) {
+      return Promise.resolve(null);
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(ref);
+        resolve(null);
+      }, timeoutMs);
+      const answered = (rttMs) => {
+        clearTimeout(timer);
+        resolve(rttMs);
+      };
+      this.pings.set(ref, { sentAt: performance.now(), answered });
+    });
   }
 
   /** Skip the remaining backoff wait, e.g. when the network comes back. */
@@ -140,6 +162,12 @@ export class SignalConnection {
       return;
     }
     if (message.type === "pong") {
+      const waiting = this.pings.get(message.ref);
+      if (waiting) {
+        this.pings.delete(message.ref);
+        this.lastRttMs = performance.now() - waiting.sentAt;
+        waiting.answered(this.lastRttMs);
+      }
       return;
     }
     this.callbacks.onMessage?.(message);
@@ -192,7 +220,7 @@ export class SignalConnection {
         this.abandon(this.ws, "heartbeat lost");
         return;
       }
-      this.send({ type: "ping" });
+      this.ping();
     }, periodMs);
   }
 
