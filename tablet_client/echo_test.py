@@ -1,14 +1,18 @@
 """An echo test from a headless client: offer media, get it back through the media server.
 
-The synthetic probe (`hoiva probe`) runs one every few minutes; a headless tablet's self-test
-runs one too. Setup time is measured from opening the signaling socket to the first decoded
-frame that came back, the same moment a person would first see the picture.
+The synthetic probe (`hoiva probe`) runs one every few minutes on a socket of its own; a
+headless tablet's self-test runs one over the socket it already has (a tablet's second socket
+would replace its first). Setup time is measured from the start (for the probe: opening the
+signaling socket) to the first decoded frame that came back, the moment a person would first
+see the picture.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -19,13 +23,85 @@ from media.synthetic import SyntheticVideoTrack
 from signaling.client import SignalingClient, SignalingClosed
 from signaling.protocol import EchoAnswer, EchoStart, EchoStop, Error, ServerMessage
 
+_refs = itertools.count(1)
+
 
 @dataclass(frozen=True)
 class EchoResult:
     ok: bool
-    setup_s: float | None  # socket opened -> first echoed frame decoded
+    setup_s: float | None  # start -> first echoed frame decoded
     frames: int
     error: str | None = None
+
+
+class EchoRunner:
+    """Runs echo tests over a socket whose reader hands every message to `handle` first."""
+
+    def __init__(
+        self,
+        signal: Callable[[], SignalingClient | None],
+        ice_servers: Callable[[], Sequence[IceServerConfig]],
+    ) -> None:
+        self._signal = signal
+        self._ice_servers = ice_servers
+        self._waiting: dict[str, asyncio.Future[EchoAnswer]] = {}
+
+    def handle(self, message: ServerMessage) -> bool:
+        """True when the message was an echo test's (its answer, or an error about it)."""
+        if isinstance(message, EchoAnswer | Error) and message.ref in self._waiting:
+            future = self._waiting.pop(message.ref)
+            if not future.done():
+                if isinstance(message, EchoAnswer):
+                    future.set_result(message)
+                else:
+                    future.set_exception(RuntimeError(f"{message.code}: {message.message}"))
+            return True
+        return False
+
+    async def run(
+        self,
+        *,
+        frames: int = 10,
+        timeout_s: float = 20.0,
+        relay_only: bool = False,
+        started: float | None = None,
+    ) -> EchoResult:
+        """One echo test; never raises for a failure of the service, it reports it."""
+        started = time.monotonic() if started is None else started
+        ref = f"echo-{next(_refs)}"
+        future: asyncio.Future[EchoAnswer] = asyncio.get_running_loop().create_future()
+        self._waiting[ref] = future
+        peer: ClientPeer | None = None
+        try:
+            async with asyncio.timeout(timeout_s):
+                signal = self._signal()
+                if signal is None:
+                    raise SignalingClosed(None)
+                peer = ClientPeer(
+                    ice_servers=self._ice_servers(),
+                    video=SyntheticVideoTrack(source_id=77),
+                    relay_only=relay_only,
+                )
+                await signal.send(EchoStart(ref=ref, sdp=await peer.create_offer()))
+                answer = await future
+                await peer.accept_answer(answer.sdp)
+                await peer.wait_for_video_frames(frames, timeout=timeout_s)
+                first = peer.stats.first_video_frame_at
+                await signal.send(EchoStop(echo_id=answer.echo_id))
+            return EchoResult(
+                ok=True,
+                setup_s=None if first is None else first - started,
+                frames=sum(peer.stats.video_frames.values()),
+            )
+        except TimeoutError:
+            received = sum(peer.stats.video_frames.values()) if peer else 0
+            return EchoResult(False, None, received, f"no echo within {timeout_s:.0f} s")
+        except (OSError, aiohttp.ClientError, SignalingClosed, RuntimeError) as exc:
+            return EchoResult(False, None, 0, str(exc) or type(exc).__name__)
+        finally:
+            self._waiting.pop(ref, None)
+            if peer is not None:
+                await peer.close()
 
 
 async def run_echo_test(
@@ -37,48 +113,30 @@ async def run_echo_test(
     relay_only: bool = False,
     http: aiohttp.ClientSession | None = None,
 ) -> EchoResult:
-    """One echo test; never raises for a failure of the service, it reports it."""
+    """An echo test on a socket of its own (the probe's)."""
     started = time.monotonic()
     ws_url = server_url.rstrip("/").replace("http", "ws", 1) + "/ws"
     signal = SignalingClient(ws_url, token=token, http=http, agent="hoiva-echo/0.1")
-    reply: asyncio.Future[EchoAnswer] = asyncio.get_running_loop().create_future()
-    peer: ClientPeer | None = None
+    ice: list[IceServerConfig] = []
+    runner = EchoRunner(lambda: signal, lambda: ice)
 
     async def on_message(message: ServerMessage) -> None:
-        if reply.done():
-            return
-        if isinstance(message, EchoAnswer):
-            reply.set_result(message)
-        elif isinstance(message, Error) and message.ref == "echo":
-            reply.set_exception(RuntimeError(f"{message.code}: {message.message}"))
+        runner.handle(message)
 
     try:
         async with asyncio.timeout(timeout_s):
             welcome = await signal.connect(on_message)
-            ice = [
-                IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
-                for s in welcome.ice_servers
-            ]
-            peer = ClientPeer(
-                ice_servers=ice, video=SyntheticVideoTrack(source_id=77), relay_only=relay_only
-            )
-            await signal.send(EchoStart(ref="echo", sdp=await peer.create_offer()))
-            answer = await reply
-            await peer.accept_answer(answer.sdp)
-            await peer.wait_for_video_frames(frames, timeout=timeout_s)
-            first = peer.stats.first_video_frame_at
-            await signal.send(EchoStop(echo_id=answer.echo_id))
-        return EchoResult(
-            ok=True,
-            setup_s=None if first is None else first - started,
-            frames=sum(peer.stats.video_frames.values()),
+        ice.extend(
+            IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
+            for s in welcome.ice_servers
+        )
+        left = max(0.1, timeout_s - (time.monotonic() - started))
+        return await runner.run(
+            frames=frames, timeout_s=left, relay_only=relay_only, started=started
         )
     except TimeoutError:
-        received = sum(peer.stats.video_frames.values()) if peer else 0
-        return EchoResult(False, None, received, f"no echo within {timeout_s:.0f} s")
-    except (OSError, aiohttp.ClientError, SignalingClosed, RuntimeError) as exc:
+        return EchoResult(False, None, 0, f"no welcome within {timeout_s:.0f} s")
+    except (OSError, aiohttp.ClientError, SignalingClosed) as exc:
         return EchoResult(False, None, 0, str(exc) or type(exc).__name__)
     finally:
-        if peer is not None:
-            await peer.close()
         await signal.close()

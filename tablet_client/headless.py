@@ -45,6 +45,7 @@ from signaling.protocol import (
     TabletHeartbeat,
     TabletReload,
 )
+from tablet_client.echo_test import EchoRunner
 from tablet_client.meal_client import RoomSeat
 from tablet_client.selftest import run_selftest
 
@@ -158,6 +159,8 @@ class HeadlessTablet:
         self._pending: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._ice: list[IceServerConfig] = []
+        # The self-test's echo test runs over this tablet's own socket.
+        self._echo = EchoRunner(lambda: self.signal, lambda: self._ice)
         # Meal and exercise rooms (tablet_client/meal_client.py); join_rooms None follows
         # the client's setting as room.starting states it.
         self.meal = RoomSeat(
@@ -296,7 +299,7 @@ class HeadlessTablet:
     # ---- incoming messages ---------------------------------------------------------------
 
     async def _on_message(self, message: ServerMessage) -> None:
-        if await self.meal.handle(message):
+        if await self.meal.handle(message) or self._echo.handle(message):
             return
         match message:
             case CallIncoming() if self.meal.seated:
@@ -427,6 +430,7 @@ class HeadlessTablet:
             camera_busy=self.peer is not None,
             ice_servers=self._ice,
             round_trip_ms=self.round_trip_ms,
+            echo=lambda: self._echo.run(frames=5, timeout_s=10),
         )
         self.fleet.selftests[run_id] = (trigger, checks)
         if self.signal is not None:

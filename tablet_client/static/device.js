@@ -11,6 +11,9 @@ const PERMISSIONS = new Set(["granted", "denied", "prompt"]);
 const CHANGE_THROTTLE_MS = 2000;
 const GATHER_TIMEOUT_MS = 8000;
 const SPEAKER_TIMEOUT_MS = 1000;
+// The echo test: the media server must send our picture back within this long.
+const ECHO_TIMEOUT_MS = 10000;
+const ECHO_FRAMES = 3;
 const DETAIL_MAX = 200;
 
 const known = (value, allowed) => (allowed.has(value) ? value : "unknown");
@@ -54,6 +57,41 @@ async function gatherCandidates(iceServers, iceTransportPolicy) {
   }
 }
 
+// A moving picture on a canvas: the echo test sends this, never the client's camera (which
+// the camera check has already tried, and which a call may be using).
+function testPattern() {
+  const canvas = document.createElement("canvas");
+  canvas.width = 160;
+  canvas.height = 120;
+  const context = canvas.getContext("2d");
+  let step = 0;
+  const timer = setInterval(() => {
+    step += 1;
+    context.fillStyle = `hsl(${(step * 7) % 360} 80% 50%)`;
+    context.fillRect(0, 0, canvas.width, canvas.height);
+  }, 66);
+  const stream = canvas.captureStream(15);
+  return {
+    stream,
+    stop() {
+      clearInterval(timer);
+      for (const track of stream.getTracks()) {
+        track.stop();
+      }
+    },
+  };
+}
+
+async function framesDecoded(pc) {
+  let decoded = 0;
+  (await pc.getStats()).forEach((entry) => {
+    if (entry.type === "inbound-rtp" && entry.kind === "video") {
+      decoded += entry.framesDecoded ?? 0;
+    }
+  });
+  return decoded;
+}
+
 function isTurn(server) {
   return [].concat(server.urls ?? []).some((url) => /^turns?:/.test(url));
 }
@@ -75,6 +113,8 @@ export class DeviceAgent {
     this.battery = null;
     this.heartbeats = 0;
     this.lastSelfTest = null;
+    // echo.start refs waiting for their echo.answer (or error).
+    this.echoes = new Map();
     this.watchChanges();
   }
 
@@ -104,6 +144,18 @@ export class DeviceAgent {
         return true;
       case "selftest.run":
         this.runSelfTest(message.run_id);
+        return true;
+      case "echo.answer":
+      case "error": {
+        const waiter = this.echoes.get(message.ref);
+        if (!waiter) {
+          return false;
+        }
+        this.echoes.delete(message.ref);
+        waiter(message);
+        return true;
+      }
+      case "echo.stopped":
         return true;
       default:
         return false;
@@ -228,17 +280,56 @@ export class DeviceAgent {
     return check("speaker", running || outputs ? "pass" : "fail", detail);
   }
 
+  /**
+   * The whole media path, both ways: a test picture goes to the media server (echo.start)
+   * and must come back decoded, over the same ICE, DTLS and SRTP a call would use.
+   */
   async checkMediaServer() {
-    const rttMs = await this.signal()?.ping();
+    const signal = this.signal();
+    const rttMs = await signal?.ping();
     if (rttMs === null || rttMs === undefined) {
       return check("media_server", "fail", "no answer to ping");
     }
+    const pattern = testPattern();
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers() });
+    const ref = `echo-${Date.now()}`;
+    const started = performance.now();
     try {
-      const hosts = (await gatherCandidates(this.iceServers(), "all")).host ?? 0;
-      const detail = `round trip ${Math.round(rttMs)} ms, ${hosts} host candidate(s)`;
-      return check("media_server", hosts ? "pass" : "fail", detail);
+      for (const track of pattern.stream.getTracks()) {
+        pc.addTrack(track, pattern.stream);
+      }
+      await pc.setLocalDescription(await pc.createOffer());
+      while (pc.iceGatheringState !== "complete" && performance.now() - started < GATHER_TIMEOUT_MS) {
+        await sleep(50);
+      }
+      const reply = new Promise((resolve) => this.echoes.set(ref, resolve));
+      if (!signal.send({ type: "echo.start", ref, sdp: pc.localDescription.sdp })) {
+        return check("media_server", "fail", "the socket closed");
+      }
+      const answer = await Promise.race([reply, sleep(ECHO_TIMEOUT_MS).then(() => null)]);
+      if (!answer) {
+        return check("media_server", "fail", "no echo answer");
+      }
+      if (answer.type === "error") {
+        return check("media_server", "fail", `${answer.code}: ${answer.message}`);
+      }
+      await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+      let decoded = 0;
+      while (decoded < ECHO_FRAMES && performance.now() - started < ECHO_TIMEOUT_MS) {
+        await sleep(100);
+        decoded = await framesDecoded(pc);
+      }
+      signal.send({ type: "echo.stop", echo_id: answer.echo_id });
+      const took = Math.round(performance.now() - started);
+      return decoded >= ECHO_FRAMES
+        ? check("media_server", "pass", `echo in ${took} ms, round trip ${Math.round(rttMs)} ms`)
+        : check("media_server", "fail", `no picture came back (${decoded} frames)`);
     } catch (error) {
       return check("media_server", "fail", `${error.name}: ${error.message}`);
+    } finally {
+      this.echoes.delete(ref);
+      pc.close();
+      pattern.stop();
     }
   }
 

@@ -273,6 +273,8 @@ async def test_settings_reload_and_selftests_reach_the_tablet(server: RunningSer
         assert checks["camera"]["outcome"] == "fail"
         assert checks["camera"]["detail"] == "no camera"
         assert checks["media_server"]["outcome"] == "pass"
+        # An echo test over the tablet's own socket: its test picture came back.
+        assert checks["media_server"]["detail"].startswith("echo in ")
         assert checks["turn"] == {"name": "turn", "outcome": "skipped", "detail": "not configured"}
         passed = await _device_update(
             admin, aino_device, lambda d: d.get("selftest", {}).get("state") == "passed", 20

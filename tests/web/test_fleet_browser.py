@@ -243,6 +243,10 @@ async def test_self_tests_and_reload_from_the_fleet_page(
             await expect(browser_run.locator(f"li[data-check={check}]")).to_have_attribute(
                 "data-outcome", "pass"
             )
+        # The media server check is an echo test: the page's test picture came back.
+        await expect(browser_run.locator("li[data-check=media_server]")).to_contain_text(
+            "echo in"
+        )
         await screenshot(page, "fleet-selftest")
 
         # Reload: the kiosk page loads again (its mark is gone) and comes back online.
