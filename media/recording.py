@@ -153,6 +153,7 @@ class CallRecorder:
         self._thread = threading.Thread(target=self._write, name="hoiva-recorder", daemon=True)
         self._result: RecordingResult | None = None
         self._error: BaseException | None = None
+        self._end_seen = False
         self._started_at = 0.0
         self.dropped = 0
 
@@ -226,9 +227,13 @@ class CallRecorder:
             self._result = self._mux()
         except BaseException as exc:  # reported by stop()
             self._error = exc
-            # Keep draining so that the event loop side never blocks on a full queue.
-            while self._queue.get() is not None:
-                pass
+            # Drop what still arrives until stop()'s end marker, so that a failed file does
+            # not hold packets in memory; unless the failure came after the marker (nothing
+            # was recorded, or the container failed to close): waiting for a second marker
+            # would block stop(), and with it the shutdown of the event loop, for ever.
+            if not self._end_seen:
+                while self._queue.get() is not None:
+                    pass
 
     def _mux(self) -> RecordingResult:
         container: av.container.OutputContainer | None = None
@@ -243,6 +248,7 @@ class CallRecorder:
             while True:
                 item = self._queue.get()
                 if item is None:
+                    self._end_seen = True
                     break
                 with self._lock:
                     self._backlog -= 1

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import socket
 import sys
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -141,19 +144,65 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 WATCHDOG_GRACE_S = 90.0
 
 
+class _Watchdog:
+    """A thread of our own that ends the run, printing every thread's stack, when a test
+    outlives its deadline.
+
+    pytest-timeout's timer and pytest's faulthandler timer are both cancelled the moment a
+    test fails (their pytest_exception_interact hooks), so a teardown that then hangs (a task
+    that ignores cancellation, a worker thread that never returns and holds the event loop's
+    shutdown) would sit until CI's own limit with no clue. Nothing cancels this one."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+        self._deadline: float | None = None
+        self._test = ""
+        self._lock = threading.Lock()
+        threading.Thread(target=self._watch, name="test-watchdog", daemon=True).start()
+
+    def arm(self, test: str, seconds: float) -> None:
+        with self._lock:
+            self._test, self._deadline = test, time.monotonic() + seconds
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._deadline = None
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(1.0)
+            with self._lock:
+                expired = self._deadline is not None and time.monotonic() > self._deadline
+                test = self._test
+            if expired:
+                # pytest holds fd 2 for its output capture; give the terminal back first.
+                capture = self._config.pluginmanager.getplugin("capturemanager")
+                with contextlib.suppress(Exception):
+                    capture.suspend_global_capture(in_=False)
+                err = sys.__stderr__
+                assert err is not None
+                err.write(f"\n\nwatchdog: {test} is hung; stacks of every thread:\n")
+                err.flush()
+                faulthandler.dump_traceback(file=err, all_threads=True)
+                err.flush()
+                os._exit(3)
+
+
+_watchdog: _Watchdog | None = None
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
-    """Stop the run, with every thread's stack, if a test outlives its timeout.
-
-    pytest-timeout interrupts the test once; if the event loop's teardown then hangs (a task
-    that does not finish on cancel, a worker thread that never returns), nothing would fire
-    again and CI would sit until its own limit with no clue. This prints where it hung."""
+    """Arm the watchdog for the whole of a test: setup, call and teardown."""
+    global _watchdog
+    if _watchdog is None:
+        _watchdog = _Watchdog(item.config)
     marker = item.get_closest_marker("timeout")
     limit = (
         float(marker.args[0]) if marker and marker.args else float(item.config.getini("timeout"))
     )
-    faulthandler.dump_traceback_later(limit + WATCHDOG_GRACE_S, exit=True, file=sys.stderr)
+    _watchdog.arm(item.nodeid, limit + WATCHDOG_GRACE_S)
     try:
         yield
     finally:
-        faulthandler.cancel_dump_traceback_later()
+        _watchdog.disarm()

@@ -244,9 +244,7 @@ async def test_self_tests_and_reload_from_the_fleet_page(
                 "data-outcome", "pass"
             )
         # The media server check is an echo test: the page's test picture came back.
-        await expect(browser_run.locator("li[data-check=media_server]")).to_contain_text(
-            "echo in"
-        )
+        await expect(browser_run.locator("li[data-check=media_server]")).to_contain_text("echo in")
         await screenshot(page, "fleet-selftest")
 
         # Reload: the kiosk page loads again (its mark is gone) and comes back online.
