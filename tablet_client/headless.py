@@ -451,7 +451,11 @@ class HeadlessTablet:
     def _later(self, delay: float, coro: Coroutine[Any, Any, None]) -> None:
         async def run() -> None:
             await asyncio.sleep(delay)
-            await coro
+            try:
+                await coro
+            except Exception:
+                # A background step (answering, a self-test) failed: say so, keep the tablet.
+                log.exception("headless tablet: a background step failed")
 
         task = asyncio.create_task(run())
         self._pending.add(task)
