@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from care_sessions.care_plans import ALL_WEEKDAYS, CheckinKind, PlanItem
 from care_sessions.checkins import Checkin, CheckinStatus
 from care_sessions.identity import Client
-from care_sessions.schedule import expand_day, local_day
+from care_sessions.schedule import HELSINKI, expand_day, local_day
 from signaling.checkins import CheckinService
 from tests.conftest import NURSE_PASSWORD, RunningServer
 from tests.integration.wire import RawSocket, staff_socket
@@ -24,17 +24,19 @@ def _service(server: RunningServer) -> CheckinService:
 async def _due(
     server: RunningServer, client: Client, kind: CheckinKind = CheckinKind.MEDICATION
 ) -> Checkin:
-    """A check-in of the client that is due right now."""
+    """A check-in of the client that is due right now: scheduled this minute, local time, so
+    that it is today's and inside the tablet's reminder horizon at any hour of the day."""
+    now = datetime.now(UTC)
+    local = now.astimezone(HELSINKI)
     item = PlanItem(
         id=str(uuid.uuid4()),
         client_id=client.id,
         kind=kind,
         label="morning medicine" if kind is CheckinKind.MEDICATION else "blood sugar",
         weekdays=ALL_WEEKDAYS,
-        times=(time(3, 0),),
+        times=(time(local.hour, local.minute),),
         medication="Metformin" if kind is CheckinKind.MEDICATION else "",
     )
-    now = datetime.now(UTC)
     checkin = replace(
         expand_day(item, local_day(now))[0],
         status=CheckinStatus.DUE,
@@ -87,7 +89,7 @@ async def test_a_tablet_sees_and_confirms_only_its_own_checkins(server: RunningS
             "kind": "medication",
             "label": "morning medicine",
             "detail": "Metformin",
-            "time": "03:00",
+            "time": f"{mine.scheduled_at.astimezone(HELSINKI):%H:%M}",
             "status": "due",
             "attempts": 0,
             "confirm": "taken",
