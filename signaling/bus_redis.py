@@ -90,6 +90,8 @@ class RedisBus:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._subscribed = asyncio.Event()
         self._needs_resync = False
+        # Reloads of the mirrors still to do after a resync (see _resync).
+        self._settle_reloads = 0
         self._runner: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
 
@@ -453,6 +455,8 @@ class RedisBus:
                 await self._beat()
                 if self._needs_resync and self._subscribed.is_set():
                     await self._resync()
+                elif self._settle_reloads:
+                    await self._settle()
                 await self._find_dead()
             except BusUnavailable:
                 pass
@@ -576,11 +580,23 @@ class RedisBus:
             self._needs_resync = True
             raise
         log.info("instance %s (re)joined the cluster", self._id)
+        # The snapshot read above and the events of instances announcing themselves at the
+        # same moment travel on different connections: an event applied to the mirror may be
+        # overwritten by an older snapshot that arrived after it. Everyone's announcements
+        # are in Redis within a beat or two, so reading the snapshot again then converges.
+        self._settle_reloads = 2
         assert self._listener is not None
         if lost:
             self._rooms.difference_update(lost)
             await self._listener.on_rooms_lost(set(lost))
         await self._listener.on_resynced(changed)
+
+    async def _settle(self) -> None:
+        self._settle_reloads -= 1
+        changed = await self._call(self._reload_mirrors, timeout=self._settings.timeout_s * 20)
+        if changed:
+            assert self._listener is not None
+            await self._listener.on_resynced(changed)
 
     async def _reload_mirrors(self) -> set[str]:
         locations = cast(dict[str, str], await self._redis.hgetall(self._keys.loc))

@@ -267,10 +267,13 @@ class SignalingHub:
                 if self._seq.get(conn.id, 0) < event.seq:
                     await conn.close(CloseCode.REPLACED, "replaced by a newer connection")
                     self._forget(conn)
-            if event.subject_id not in self._names:
-                client = await self._store.client(event.subject_id)
-                if client is not None:
-                    self._names[client.id] = client.display_name
+        if event.up and event.subject_id not in self._names:
+            # A client this instance has not heard of yet (added after its roster was read):
+            # also when an instance announces itself again after a Redis outage, which says
+            # "up" without "exclusive".
+            client = await self._store.client(event.subject_id)
+            if client is not None:
+                self._names[client.id] = client.display_name
         if event.subject_id in self._names:
             await self.refresh_presence(event.subject_id)
 

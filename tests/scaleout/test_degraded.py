@@ -16,11 +16,6 @@ from tests.scaleout.conftest import Cluster, until
 from tests.scaleout.test_failover import FrameWatch, _call_across, _frames_after
 
 
-@pytest.mark.xfail(
-    reason="known defect (issue 5 stays open): in about half the runs the roster does not "
-    "re-converge within 10 s after Redis restarts empty; calls and media are unaffected",
-    strict=False,
-)
 async def test_a_redis_restart_mid_call_keeps_the_call_and_presence_recovers(
     cluster: Cluster,
 ) -> None:
