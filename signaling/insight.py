@@ -333,7 +333,8 @@ class InsightService:
 
     def _watch(self, call: Call) -> _Watched:
         watch = None
-        if self._settings.analyse_calls:
+        # The camera is looked at for care only: never in a relative's private call.
+        if self._settings.analyse_calls and not call.is_family:
             if self._detector is None:
                 self._detector = FaceDetector()
             watch = CameraWatch(self._limits, self._detector)

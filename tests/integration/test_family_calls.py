@@ -3,11 +3,14 @@ links, and a care call taking precedence over a relative's call (with real media
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from care_sessions.access_log import Purpose
 from care_sessions.auth import staff_principal
@@ -22,6 +25,17 @@ from tablet_client.headless_family import HeadlessRelative
 from tablet_client.headless_staff import HeadlessNurse
 from tests.conftest import NURSE_PASSWORD, RunningServer
 from tests.integration.wire import RawSocket, staff_socket
+
+
+async def _analysed_calls(server: RunningServer) -> float:
+    async with aiohttp.ClientSession() as http, http.get(f"{server.url}/metrics") as response:
+        text = await response.text()
+    return next(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "hoiva_analysed_calls"
+    )
 
 
 async def _consent(server: RunningServer, client: Client, granted: bool = True) -> None:
@@ -88,6 +102,11 @@ async def test_a_nurse_call_preempts_a_family_call(server: RunningServer) -> Non
         await relative.accepted.wait()
         # To care staff the client is free: the roster does not say "in a call".
         assert nurse.view.presence.get(client.id) == "online"
+        # Nobody looks at the client's camera in a private family call...
+        assert relative.peer is not None
+        await relative.peer.wait_for_video_frames(10, timeout=15)
+        await asyncio.sleep(1.5)
+        assert await _analysed_calls(server) == 0
 
         care_call = await nurse.call(client.id)
         await relative.ended.wait()
@@ -97,6 +116,12 @@ async def test_a_nurse_call_preempts_a_family_call(server: RunningServer) -> Non
         assert nurse.peer is not None
         await nurse.peer.wait_for_video_frames(5, timeout=15)
         assert tablet.call_id == care_call
+        # ...while a care call gets the nurse's camera hints as usual.
+        for _ in range(50):
+            if await _analysed_calls(server) == 1:
+                break
+            await asyncio.sleep(0.2)
+        assert await _analysed_calls(server) == 1
         record = await server.services.store.session(family_call)
         assert record is not None and record.end_reason is EndReason.PREEMPTED
     finally:
