@@ -171,7 +171,11 @@ function onEnded(message) {
   const detail = message.reason === "quiet_hours" && message.message && lang === "en"
     ? message.message
     : known ? t(`ended.${message.reason}`) : message.message || t("ended.completed");
-  show("ended", message.reason === "completed" ? t("ended.completed") : t("ready"), detail);
+  if (message.reason === "completed") {
+    show("ended", t("ended.completed"));
+  } else {
+    show("ended", t("ready"), detail);
+  }
   document.body.dataset.endReason = message.reason;
 }
 
