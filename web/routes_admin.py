@@ -112,16 +112,8 @@ async def client_create(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/admin?notice=client_created#client-{client.id}")
 
 
-async def _existing_client(request: web.Request) -> Client:
-    client_id = request.match_info["client_id"]
-    client = await state.services(request).store.client(client_id)
-    if client is None:
-        raise NotFound("There is no such client.")
-    return client
-
-
 async def client_settings(request: web.Request) -> web.StreamResponse:
-    client = await _existing_client(request)
+    client = await state.client_in_path(request)
     form = FormReader(await request.post())
     chosen = _settings_from(form)
     if form.errors:
@@ -151,7 +143,7 @@ async def client_settings(request: web.Request) -> web.StreamResponse:
 
 
 async def pairing_code(request: web.Request) -> web.StreamResponse:
-    client = await _existing_client(request)
+    client = await state.client_in_path(request)
     services = state.services(request)
     issued = await services.auth.issue_pairing_code(
         client.id, issued_by=state.principal(request).subject_id

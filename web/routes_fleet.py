@@ -13,7 +13,6 @@ from typing import Any
 from aiohttp import web
 
 from care_sessions.access_log import AccessAction, DataKind, Purpose
-from care_sessions.errors import NotFound
 from care_sessions.identity import Client
 from signaling.fleet import FleetService
 from web import state
@@ -103,15 +102,8 @@ async def fleet_page(request: web.Request) -> web.StreamResponse:
     return await _page(request)
 
 
-async def _existing_client(request: web.Request) -> Client:
-    client = await state.services(request).store.client(request.match_info["client_id"])
-    if client is None:
-        raise NotFound("There is no such client.")
-    return client
-
-
 async def fleet_settings(request: web.Request) -> web.StreamResponse:
-    client = await _existing_client(request)
+    client = await state.client_in_path(request)
     form = FormReader(await request.post())
     settings = read_tablet_settings(form)
     if form.errors:
@@ -135,7 +127,7 @@ async def fleet_settings(request: web.Request) -> web.StreamResponse:
 
 
 async def fleet_pairing(request: web.Request) -> web.StreamResponse:
-    client = await _existing_client(request)
+    client = await state.client_in_path(request)
     services = state.services(request)
     issued = await services.auth.issue_pairing_code(
         client.id, issued_by=state.principal(request).subject_id

@@ -27,6 +27,7 @@ from care_sessions.fleet import (
 from care_sessions.identity import Device
 from hoiva.store import tables as t
 from hoiva.store.fleet_tables import tablet_offline_alert, tablet_selftest, tablet_status
+from hoiva.store.sql_store import device_from_row
 
 _status_c = tablet_status.c
 _run_c = tablet_selftest.c
@@ -54,7 +55,7 @@ class SqlFleetStore:
     async def device(self, device_id: str) -> Device | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(t.device.select().where(t.device.c.id == device_id))).first()
-        return _device(row) if row else None
+        return device_from_row(row) if row else None
 
     # ---- status --------------------------------------------------------------------------
 
@@ -133,7 +134,7 @@ class SqlFleetStore:
             alerts = await _open_alerts(conn, ids)
         return [
             FleetEntry(
-                device=_device(row),
+                device=device_from_row(row),
                 client_name=f"{row.first_name} {row.last_name}".strip(),
                 last_seen_at=row.last_seen_at,
                 connected=row.connection is not None,
@@ -331,16 +332,6 @@ async def _open_alerts(conn: AsyncConnection, device_ids: list[str]) -> dict[str
 def _aware(moment: datetime) -> datetime:
     """Values read through a subquery may bypass UtcDateTime on SQLite."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _device(row: Any) -> Device:
-    return Device(
-        id=row.id,
-        client_id=row.client_id,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-        label=row.label,
-    )
 
 
 def _status(row: Any) -> TabletStatus:

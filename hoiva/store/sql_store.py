@@ -188,7 +188,7 @@ class SqlStore:
         query = t.device.select().where(t.device.c.token_digest == token_digest)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return _device(row) if row else None
+        return device_from_row(row) if row else None
 
     async def devices_for_client(self, client_id: str) -> list[Device]:
         query = (
@@ -197,7 +197,7 @@ class SqlStore:
             .order_by(t.device.c.created_at)
         )
         async with self._engine.connect() as conn:
-            return [_device(row) for row in await conn.execute(query)]
+            return [device_from_row(row) for row in await conn.execute(query)]
 
     async def revoke_device(self, device_id: str, at: datetime) -> Device | None:
         async with self._engine.begin() as conn:
@@ -207,7 +207,7 @@ class SqlStore:
                 .values(revoked_at=at)
             )
             row = (await conn.execute(t.device.select().where(t.device.c.id == device_id))).first()
-        return _device(row) if row else None
+        return device_from_row(row) if row else None
 
     async def touch_device(self, device_id: str, at: datetime) -> None:
         async with self._engine.begin() as conn:
@@ -404,7 +404,8 @@ def _client(row: Any) -> Client:
     )
 
 
-def _device(row: Any) -> Device:
+def device_from_row(row: Any) -> Device:
+    """A device table row as the domain's Device (also for the fleet's queries)."""
     return Device(
         id=row.id,
         client_id=row.client_id,
