@@ -97,6 +97,16 @@ def make_config(tmp_path: Path, **overrides: object) -> Config:
     return load_config(env={}, overrides=base)
 
 
+@contextlib.asynccontextmanager
+async def serving(config: Config) -> AsyncIterator[RunningServer]:
+    """A real server with this configuration for the body of the block, then cleaned up."""
+    running = await start_server(config)
+    try:
+        yield running
+    finally:
+        await running.runner.cleanup()
+
+
 async def start_server(config: Config) -> RunningServer:
     app = await build_app(config)
     runner = web.AppRunner(app)
@@ -123,11 +133,8 @@ def media_on_loopback() -> None:
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    running = await start_server(make_config(tmp_path))
-    try:
+    async with serving(make_config(tmp_path)) as running:
         yield running
-    finally:
-        await running.runner.cleanup()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import RunningServer, make_config, start_server
+from tests.conftest import RunningServer, make_config, serving
 from tests.integration.wire import RawSocket
 
 
@@ -56,11 +56,8 @@ async def test_flooding_client_is_closed_with_1008(server: RunningServer) -> Non
 @pytest.fixture
 async def small_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     config = make_config(tmp_path, **{"signaling.max_connections_per_address": 3})
-    running = await start_server(config)
-    try:
+    async with serving(config) as running:
         yield running
-    finally:
-        await running.runner.cleanup()
 
 
 async def test_connections_per_address_are_capped(small_server: RunningServer) -> None:

@@ -20,7 +20,14 @@ import pytest
 from care_sessions.identity import ClientSettings, Language, TextSize
 from hoiva.store.fleet_store import SqlFleetStore
 from tablet_client.headless import HeadlessTablet
-from tests.conftest import ADMIN_PASSWORD, NURSE_PASSWORD, RunningServer, make_config, start_server
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    NURSE_PASSWORD,
+    RunningServer,
+    make_config,
+    serving,
+    start_server,
+)
 from tests.integration.wire import RawSocket, staff_socket
 
 HELSINKI_OFFSET_PROBE = "Europe/Helsinki"
@@ -319,11 +326,8 @@ async def fast_fleet(tmp_path: Path) -> AsyncIterator[RunningServer]:
             "fleet.offline_check_s": 0.2,
         },
     )
-    running = await start_server(config)
-    try:
+    async with serving(config) as running:
         yield running
-    finally:
-        await running.runner.cleanup()
 
 
 async def test_offline_alert_fires_for_a_silent_tablet_and_clears_on_return(

@@ -15,7 +15,7 @@ from care_sessions.consent import ConsentPurpose
 from media.synthetic import SyntheticVideoTrack
 from signaling.protocol import CallRecording, ServerMessage
 from tablet_client.headless import HeadlessTablet
-from tests.conftest import NURSE_PASSWORD, RunningServer, make_config, start_server
+from tests.conftest import NURSE_PASSWORD, RunningServer, make_config, serving
 from tests.integration.insight_harness import light_camera
 from tests.web.browser import (
     DASHBOARD_VIEWPORT,
@@ -45,11 +45,8 @@ async def insight_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
             "insight.no_face_after_s": 600.0,
         },
     )
-    running = await start_server(config)
-    try:
+    async with serving(config) as running:
         yield running
-    finally:
-        await running.runner.cleanup()
 
 
 class _Tablet(HeadlessTablet):

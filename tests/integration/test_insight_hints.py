@@ -11,7 +11,7 @@ import pytest
 
 from media.synthetic import SyntheticVideoTrack
 from tablet_client.headless import HeadlessTablet
-from tests.conftest import NURSE_PASSWORD, RunningServer, make_config, start_server
+from tests.conftest import NURSE_PASSWORD, RunningServer, make_config, serving
 from tests.integration.insight_harness import InsightNurse, light_camera
 from tests.integration.test_insight_metrics import samples, scrape
 
@@ -20,11 +20,8 @@ from tests.integration.test_insight_metrics import samples, scrape
 async def insight_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     # "Nobody in view" (synthetic pictures have no face) would follow the dark hint after
     # its own delay; this test is about the dark one.
-    running = await start_server(make_config(tmp_path, **{"insight.no_face_after_s": 600.0}))
-    try:
+    async with serving(make_config(tmp_path, **{"insight.no_face_after_s": 600.0})) as running:
         yield running
-    finally:
-        await running.runner.cleanup()
 
 
 async def test_black_feed_gives_dark_hint_and_it_clears(insight_server: RunningServer) -> None:

@@ -9,18 +9,15 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import RunningServer, make_config, start_server
+from tests.conftest import RunningServer, make_config, serving
 
 TOKEN = "metrics-test-token-0123456789"
 
 
 @pytest.fixture
 async def metrics_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
-    running = await start_server(make_config(tmp_path, **{"insight.metrics_token": TOKEN}))
-    try:
+    async with serving(make_config(tmp_path, **{"insight.metrics_token": TOKEN})) as running:
         yield running
-    finally:
-        await running.runner.cleanup()
 
 
 async def scrape(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:

@@ -21,7 +21,7 @@ from care_sessions.consent import ConsentPurpose
 from media.recording import SealedFileError, open_sealed
 from signaling.protocol import CallRecording, CallRecordStart, CallRecordStop, ServerMessage
 from tablet_client.headless import HeadlessTablet
-from tests.conftest import NURSE_PASSWORD, RunningServer, make_config, start_server
+from tests.conftest import NURSE_PASSWORD, RunningServer, make_config, serving
 from tests.integration.insight_harness import FPS, InsightNurse, light_camera
 
 RECORD_S = 4.0
@@ -52,11 +52,8 @@ async def recording_server(tmp_path: Path) -> AsyncIterator[tuple[RunningServer,
             "insight.no_face_after_s": 600.0,
         },
     )
-    running = await start_server(config)
-    try:
+    async with serving(config) as running:
         yield running, key
-    finally:
-        await running.runner.cleanup()
 
 
 async def _until(check: object, timeout: float) -> None:

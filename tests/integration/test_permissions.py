@@ -20,7 +20,7 @@ from care_sessions.consent import ConsentPurpose
 from care_sessions.identity import Role
 from care_sessions.permissions import MESSAGE_RULES, ROUTE_RULES
 from signaling.protocol import CLIENT_MESSAGE_TYPES
-from tests.conftest import RunningServer, make_config, start_server
+from tests.conftest import RunningServer, make_config, serving
 from tests.integration.wire import RawSocket
 
 UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
@@ -146,13 +146,10 @@ def _value_for_info(info: Any) -> Any:
 @pytest.fixture
 async def roomy_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
     """Two messages per type exceed the default burst of 50; this test is not a flood."""
-    running = await start_server(
+    async with serving(
         make_config(tmp_path, **{"signaling.message_burst": 10_000, "probe.token": PROBE_TOKEN})
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        await running.runner.cleanup()
 
 
 @pytest.mark.parametrize(

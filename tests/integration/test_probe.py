@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tablet_client.echo_test import run_echo_test
-from tests.conftest import RunningServer, free_port, make_config, start_server
+from tests.conftest import RunningServer, free_port, make_config, serving
 from tests.integration.wire import RawSocket
 
 PROBE_TOKEN = "probe-test-token-0123456789"
@@ -26,11 +26,8 @@ async def probed(tmp_path: Path) -> AsyncIterator[RunningServer]:
     config = make_config(
         tmp_path, **{"probe.token": PROBE_TOKEN, "probe.echo_max_s": 2.0, "probe.max_echo_tests": 2}
     )
-    running = await start_server(config)
-    try:
+    async with serving(config) as running:
         yield running
-    finally:
-        await running.runner.cleanup()
 
 
 async def test_the_probe_gets_its_own_media_back(probed: RunningServer) -> None:

@@ -21,7 +21,7 @@ from media.client_peer import ClientPeer
 from media.ice import IceServerConfig
 from media.synthetic import SyntheticVideoTrack
 from signaling.turn import turn_credential
-from tests.conftest import NURSE_PASSWORD, RunningServer, free_port, make_config, start_server
+from tests.conftest import NURSE_PASSWORD, RunningServer, free_port, make_config, serving
 from tests.integration.wire import RawSocket, staff_socket
 
 TURNSERVER = shutil.which("turnserver")
@@ -97,11 +97,8 @@ async def turn_server(tmp_path: Path, coturn: Coturn) -> AsyncIterator[RunningSe
             "media.turn_credential_ttl_s": 600,
         },
     )
-    running = await start_server(config)
-    try:
+    async with serving(config) as running:
         yield running
-    finally:
-        await running.runner.cleanup()
 
 
 def _ice(welcome: dict[str, Any]) -> list[IceServerConfig]:

@@ -17,7 +17,7 @@ from playwright.async_api import Browser, Page, expect
 
 from care_sessions.identity import Client, ClientSettings, Language
 from tablet_client.headless import HeadlessTablet
-from tests.conftest import ADMIN_PASSWORD, RunningServer, make_config, start_server
+from tests.conftest import ADMIN_PASSWORD, RunningServer, make_config, serving
 from tests.web.browser import DASHBOARD_VIEWPORT, KIOSK_LANDSCAPE, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -34,11 +34,8 @@ async def fleet_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
             "fleet.offline_check_s": 0.25,
         },
     )
-    running = await start_server(config)
-    try:
+    async with serving(config) as running:
         yield running
-    finally:
-        await running.runner.cleanup()
 
 
 async def _fleet_page(browser: Browser, server: RunningServer) -> Page:
