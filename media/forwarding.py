@@ -253,11 +253,9 @@ class ForwardingReceiver(RTCRtpReceiver):
             # Plain calls on a direct UDP path; aiortc's coroutines only for TURN and such.
             data = sender.forward_now(packet, now=now, ntp_time=ntp_time)
             if data is not None:
-                try:
-                    await sender.transport._send_rtp(data)
-                except ConnectionError:
-                    continue
-                sender.count_sent(len(packet.payload), now=now, ntp_time=ntp_time)
+                await sender.send_through_aiortc(
+                    data, len(packet.payload), now=now, ntp_time=ntp_time
+                )
 
     def add_packet_sink(self, sink: PacketSink) -> None:
         """Also hand every packet (RTX unwrapped) to `sink`, which must return at once."""
@@ -435,16 +433,15 @@ class ForwardingSender(RTCRtpSender):
             self.keyframe_requested_at = time.monotonic()
             source.request_keyframe()
 
-    async def forward(self, packet: RtpPacket, *, now: float, ntp_time: int) -> None:
-        """Rewrite `packet` into this subscriber's stream and send it."""
-        data = self.forward_now(packet, now=now, ntp_time=ntp_time)
-        if data is None:
-            return
+    async def send_through_aiortc(
+        self, data: bytes, payload_size: int, *, now: float, ntp_time: int
+    ) -> None:
+        """What `forward_now` could not send directly (a TURN pair, say): aiortc's path."""
         try:
             await self.transport._send_rtp(data)
         except ConnectionError:
             return
-        self.count_sent(len(packet.payload), now=now, ntp_time=ntp_time)
+        self.count_sent(payload_size, now=now, ntp_time=ntp_time)
 
     def forward_now(self, packet: RtpPacket, *, now: float, ntp_time: int) -> bytes | None:
         """Send at once where the path allows; else return the bytes for `_send_rtp`."""
