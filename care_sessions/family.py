@@ -19,6 +19,7 @@ from care_sessions.clock import Clock
 from care_sessions.consent import ConsentLedger, ConsentPurpose
 from care_sessions.errors import AuthenticationFailed, InvalidInput, InvalidState, NotFound
 from care_sessions.identity import Client, Principal, Role
+from care_sessions.records import EndReason
 from care_sessions.secrets_kdf import new_token, token_digest
 
 MAX_FAMILY_CONTACTS = 5
@@ -74,7 +75,7 @@ class FamilyCallRefusal(InvalidState):
 
     code = "family_unavailable"
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: EndReason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -151,16 +152,17 @@ class FamilyCircle:
         """Why this relative may not ring the client now, or None when they may."""
         contact = await self._store.family_contact(caller.subject_id)
         if contact is None or contact.revoked or contact.client_id != client.id:
-            return FamilyCallRefusal("revoked", "this call link is not valid any more")
+            return FamilyCallRefusal(EndReason.REVOKED, "this call link is not valid any more")
         if not await self._consents.allows(client.id, ConsentPurpose.FAMILY_CALLS):
             return FamilyCallRefusal(
-                "no_consent", f"{client.first_name} does not take family calls at the moment"
+                EndReason.UNAVAILABLE,
+                f"{client.first_name} does not take family calls at the moment",
             )
         quiet = client.settings.quiet_hours
         local = self._clock.now().astimezone(HELSINKI).time()
         if quiet is not None and quiet.covers(local):
             return FamilyCallRefusal(
-                "quiet_hours",
+                EndReason.QUIET_HOURS,
                 f"{client.first_name} is resting now (quiet hours {quiet.label()}); "
                 f"please call again after {quiet.end:%H:%M}",
             )

@@ -56,9 +56,6 @@ class FamilyCallPolicy(Protocol):
     async def refusal(self, caller: Principal, client: Client) -> FamilyCallRefusal | None: ...
 
 
-_FAMILY_REFUSALS = {"quiet_hours": EndReason.QUIET_HOURS}
-
-
 class _CallMediaSignal:
     """What the media room tells the call: offers to relay and connection state changes."""
 
@@ -196,7 +193,7 @@ class CallService:
         if family_call:
             refusal = await self._family_refusal(caller, client)
             if refusal is not None:
-                reason = _FAMILY_REFUSALS.get(refusal.reason, EndReason.UNAVAILABLE)
+                reason = refusal.reason
                 call.end(at=now, by=None, reason=reason)
                 await self._store.session_updated(call.record)
                 await self.hub.send_to(
@@ -443,7 +440,7 @@ class CallService:
 
     async def _family_refusal(self, caller: Principal, client: Client) -> FamilyCallRefusal | None:
         if self.family is None:
-            return FamilyCallRefusal("unavailable", "family calls are not enabled")
+            return FamilyCallRefusal(EndReason.UNAVAILABLE, "family calls are not enabled")
         return await self.family.refusal(caller, client)
 
     async def _preempt_family_call(self, client_id: str) -> None:
