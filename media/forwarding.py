@@ -218,8 +218,12 @@ class ForwardingReceiver(RTCRtpReceiver):
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
 
         nack_generator = self._RTCRtpReceiver__nack_generator
-        if nack_generator is not None and nack_generator.add(packet):
-            await self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing))
+        # Fresh: the newest packet so far, not a retransmission or a straggler.
+        fresh = True
+        if nack_generator is not None:
+            if nack_generator.add(packet):
+                await self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing))
+            fresh = nack_generator.max_seq == packet.sequence_number
 
         first = self.media_ssrc is None
         self.media_ssrc = packet.ssrc
@@ -229,11 +233,11 @@ class ForwardingReceiver(RTCRtpReceiver):
             # The cap was set before we knew the publisher's SSRC: ask for it now.
             self.send_remb(self.remb_cap)
         if self._subscribers and self._forwarding:
-            await self._fan_out(packet)
+            await self._fan_out(packet, fresh)
         for sink in self._packet_sinks:
             sink(packet)
 
-    async def _fan_out(self, packet: RtpPacket) -> None:
+    async def _fan_out(self, packet: RtpPacket, fresh: bool) -> None:
         now = time.monotonic()
         # One wall-clock reading serves every subscriber (abs-send-time and SR counters).
         ntp_time = clock.current_ntp_time()
@@ -243,13 +247,15 @@ class ForwardingReceiver(RTCRtpReceiver):
                 continue
             if sender.awaiting_keyframe:
                 if keyframe is None:
-                    keyframe = is_keyframe_start(packet.payload)
+                    # A late retransmission of an old keyframe must not open the gate: the
+                    # subscriber would decode a picture older than one it has already shown.
+                    keyframe = fresh and is_keyframe_start(packet.payload)
                 if not keyframe:
                     if now - sender.keyframe_requested_at >= KEYFRAME_RETRY_INTERVAL:
                         sender.keyframe_requested_at = now
                         self.request_keyframe()
                     continue
-                sender.open_gate()
+                sender.open_gate(packet, now)
             # Plain calls on a direct UDP path; aiortc's coroutines only for TURN and such.
             data = sender.forward_now(packet, now=now, ntp_time=ntp_time)
             if data is not None:
@@ -349,9 +355,10 @@ class ForwardingSender(RTCRtpSender):
         if not paused and self.started and self._source is not None:
             self._begin_epoch(self._source)
 
-    def open_gate(self) -> None:
-        """The packet about to be forwarded starts a keyframe: let the stream through."""
+    def open_gate(self, packet: RtpPacket, now: float) -> None:
+        """`packet`, about to be forwarded, starts a fresh keyframe: a new epoch begins with it."""
         self.awaiting_keyframe = False
+        self._start_epoch(packet, now)
 
     async def send(self, parameters: RTCRtpSendParameters) -> None:
         # aiortc calls send() again after every renegotiation; only the first call counts.
@@ -433,6 +440,12 @@ class ForwardingSender(RTCRtpSender):
             self.keyframe_requested_at = time.monotonic()
             source.request_keyframe()
 
+    def _start_epoch(self, packet: RtpPacket, now: float) -> None:
+        assert self._rewriter is not None and self._source is not None
+        self._source_generation = self._source.generation
+        self._rewriter.end_epoch()
+        self._rewriter.start(packet.sequence_number, packet.timestamp, packet.ssrc, now)
+
     async def send_through_aiortc(
         self, data: bytes, payload_size: int, *, now: float, ntp_time: int
     ) -> None:
@@ -464,9 +477,11 @@ class ForwardingSender(RTCRtpSender):
             or rewriter.ssrc != packet.ssrc
             or self._source_generation != source.generation
         ):
-            self._source_generation = source.generation
-            rewriter.end_epoch()
-            rewriter.start(packet.sequence_number, packet.timestamp, packet.ssrc, now)
+            if self.kind == "video":
+                # Video epochs start only at the keyframe gate (`open_gate`), never mid-GOP.
+                self._begin_epoch(source)
+                return None
+            self._start_epoch(packet, now)
         mapped = rewriter.map(packet.sequence_number, packet.timestamp, now)
         if mapped is None:
             return None

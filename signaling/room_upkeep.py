@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from care_sessions.meal_rooms import LeaveReason, MealRoom, RoomPlanner, SessionEndReason
@@ -25,6 +26,15 @@ ROOMS_REFRESH_S = 300.0
 SETTLE_TIME = timedelta(seconds=5)
 
 
+@dataclass
+class _Absence:
+    """A seated subject whose signaling socket is gone, and the last sign of its media."""
+
+    since: float
+    packets: int
+    last_packet_at: float
+
+
 class RoomUpkeep:
     """The periodic side of RoomService."""
 
@@ -35,7 +45,7 @@ class RoomUpkeep:
         self._rooms_read_at = 0.0
         self._version_read = -1
         self._last_quality = float("-inf")
-        self._absent_since: dict[str, float] = {}
+        self._absent: dict[tuple[str, str], _Absence] = {}  # by (session id, subject id)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -74,6 +84,9 @@ class RoomUpkeep:
                 await self._drop_vanished(live)
                 if not live.seats and live.past_end(now):
                     await service.end_session(live, None, SessionEndReason.EMPTY)
+            live_ids = {live.id for live in service.live_by_room.values()}
+            for gone in [absent for absent in self._absent if absent[0] not in live_ids]:
+                del self._absent[gone]
         monotonic = service.clock.monotonic()
         if monotonic - self._last_quality >= QUALITY_EVERY_S:
             self._last_quality = monotonic
@@ -104,19 +117,30 @@ class RoomUpkeep:
         return self._rooms
 
     async def _drop_vanished(self, live: LiveSession) -> None:
-        """Seated, but the socket is gone for longer than the grace and media is not flowing."""
+        """Seated, but the socket is gone for longer than the grace and media is not flowing.
+
+        A tablet that lost power sends no DTLS close and ICE consent takes half a minute to
+        fail, so "not flowing" also means: no packet from it for the grace period."""
         service = self._service
         monotonic = service.clock.monotonic()
         media_room = service.media_room(live)
         stats = media_room.publisher_stats() if media_room is not None else {}
         for subject_id in list(live.seats):
+            key = (live.id, subject_id)
             if service.hub.is_connected(subject_id):
-                self._absent_since.pop(subject_id, None)
+                self._absent.pop(key, None)
                 continue
-            since = self._absent_since.setdefault(subject_id, monotonic)
             media = stats.get(subject_id)
-            if monotonic - since >= service.drop_grace_s and (media is None or not media.connected):
-                self._absent_since.pop(subject_id, None)
+            packets = media.packets_received if media is not None else 0
+            absence = self._absent.setdefault(key, _Absence(monotonic, packets, monotonic))
+            if packets != absence.packets:
+                absence.packets, absence.last_packet_at = packets, monotonic
+            grace = service.drop_grace_s
+            flowing = (
+                media is not None and media.connected and monotonic - absence.last_packet_at < grace
+            )
+            if monotonic - absence.since >= grace and not flowing:
+                self._absent.pop(key, None)
                 await service.unseat(live, subject_id, LeaveReason.DROPPED)
 
     def _rate(self, live: LiveSession) -> bool:

@@ -91,7 +91,6 @@ def make_config(tmp_path: Path, **overrides: object) -> Config:
         "database.url": f"sqlite+aiosqlite:///{tmp_path}/hoiva.sqlite3",
         "calls.ring_timeout_s": 5.0,
         "calls.drop_grace_s": 2.0,
-        "signaling.hello_timeout_s": 3.0,
     }
     base.update(overrides)
     return load_config(env={}, overrides=base)

@@ -7,7 +7,6 @@ frame knows whose camera it came from and in which order it was sent.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 import uuid
 from collections.abc import Callable
@@ -175,16 +174,6 @@ def frames_by_source(peer: ClientPeer) -> dict[int, list[int]]:
         for source, counter in marks:
             found.setdefault(source, []).append(counter)
     return found
-
-
-def in_order_per_track(peer: ClientPeer) -> bool:
-    """On every track, each source's counters only go up (a source may come back later)."""
-    for marks in peer.stats.marks.values():
-        for _, run in itertools.groupby(marks, key=lambda m: m[0]):
-            counters = [c for _, c in run]
-            if counters != sorted(counters) or len(set(counters)) != len(counters):
-                return False
-    return True
 
 
 def audio_from(seat: RoomSeat, peer: ClientPeer, publisher_id: str) -> int:

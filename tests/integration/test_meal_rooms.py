@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import defaultdict
 
 from care_sessions.meal_rooms import LeaveReason
+from media.client_peer import ClientPeer
 from tests.conftest import RunningServer
 from tests.integration.meal_harness import (
     HOST_SOURCE,
     MealTable,
     audio_from,
     frames_by_source,
-    in_order_per_track,
     rooms_of,
     wait_until,
 )
+from tests.media.media_harness import out_of_order_runs
 
 HOMES = 6
 
@@ -45,7 +47,7 @@ async def test_everyone_receives_everyone_else_in_order_and_never_themselves(
             seen = frames_by_source(peer)
             assert set(seen) == set(sources) - {own}, f"source {own} saw {sorted(seen)}"
             assert all(len(counters) >= 10 for counters in seen.values())
-            assert in_order_per_track(peer), f"source {own} got frames out of order"
+            assert not out_of_order_runs(peer), f"source {own} got frames out of order"
             for mid, marks in peer.stats.marks.items():
                 if marks:
                     assert seat.log.publisher_of(mid) == sources[marks[-1][0]]
@@ -70,31 +72,39 @@ async def test_one_participant_dropping_out_disturbs_nobody_else(server: Running
         await table.seat_everyone()
         gone = table.diners[2]
         rest = [d for d in table.diners if d is not gone]
+        staying = [peer for peer in table.peers() if peer is not gone.peer]
+        # Frame rates depend on how loaded the machine is; the drop-out must not lower them.
+        await asyncio.sleep(1.0)
+        rates_before = await _frames_decoded_within(staying, 2.0)
+
         await gone.tablet.stop()
         rooms = rooms_of(server)
         live = rooms.live(table.room.id)
         assert live is not None
         await wait_until(lambda: gone.client.id not in live.seats, 10, "the drop-out noticed")
 
-        staying = [table.host.meal.peer, *(d.peer for d in rest)]
-        before = {id(p): frames_by_source(p) for p in staying if p is not None}
-        await asyncio.sleep(2.0)
-        for peer in staying:
-            assert peer is not None
-            now = frames_by_source(peer)
+        rates_after = await _frames_decoded_within(staying, 2.0)
+        for peer, before, after in zip(staying, rates_before, rates_after, strict=True):
             for source in {HOST_SOURCE, *(d.source_id for d in rest)} - {_own(table, peer)}:
-                grew = len(now[source]) - len(before[id(peer)].get(source, []))
-                assert grew >= 10, f"source {source} stalled after the drop-out ({grew})"
-            assert in_order_per_track(peer)
+                assert after[source] >= max(3, before[source] // 2), (
+                    f"source {source} stalled after the drop-out ({before[source]} frames "
+                    f"in 2 s before, {after[source]} after)"
+                )
+            assert not out_of_order_runs(peer)
 
         await rooms.flush()
         [session] = await rooms.rooms.room_sessions(table.room.id)
         visits = await rooms.rooms.visits([session.id])
         [dropped] = [v for v in visits if v.subject_id == gone.client.id]
         assert dropped.left_reason is LeaveReason.DROPPED
-        state = table.host.meal.log.state
-        assert state is not None
-        assert gone.client.id not in {p.subject_id for p in state.participants}
+
+        def host_sees_it_gone() -> bool:
+            state = table.host.meal.log.state
+            return state is not None and all(
+                p.subject_id != gone.client.id for p in state.participants
+            )
+
+        await wait_until(host_sees_it_gone, 10, "the host's room state without the drop-out")
     finally:
         await table.close()
 
@@ -136,6 +146,17 @@ async def test_late_joiner_decodes_a_first_frame_without_waiting_for_a_keyframe(
                 await wait_until(lambda p=peer: 9 in frames_by_source(p), 10, "newcomer seen")  # type: ignore[misc]
     finally:
         await table.close()
+
+
+async def _frames_decoded_within(peers: list[ClientPeer], seconds: float) -> list[dict[int, int]]:
+    """How many frames each peer decodes from each source during the next `seconds`."""
+    before = [frames_by_source(peer) for peer in peers]
+    await asyncio.sleep(seconds)
+    after = [frames_by_source(peer) for peer in peers]
+    return [
+        defaultdict(int, {s: len(counters) - len(then.get(s, [])) for s, counters in now.items()})
+        for then, now in zip(before, after, strict=True)
+    ]
 
 
 def _own(table: MealTable, peer: object) -> int:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, make_config, serving
 from tests.integration.wire import RawSocket
 
 BAD_FRAMES = [
@@ -96,13 +97,15 @@ async def test_messages_before_hello_are_refused(server: RunningServer) -> None:
         await sock.close()
 
 
-async def test_silent_socket_is_closed_after_the_hello_timeout(server: RunningServer) -> None:
-    sock = await RawSocket.open(server.ws_url)
-    try:
-        assert await sock.next(timeout=10) is None
-        assert sock.close_code == 4008
-    finally:
-        await sock.close()
+async def test_silent_socket_is_closed_after_the_hello_timeout(tmp_path: Path) -> None:
+    config = make_config(tmp_path, **{"signaling.hello_timeout_s": 1.0})
+    async with serving(config) as server:
+        sock = await RawSocket.open(server.ws_url)
+        try:
+            assert await sock.next(timeout=10) is None
+            assert sock.close_code == 4008
+        finally:
+            await sock.close()
 
 
 async def test_bad_token_closes_with_4001(server: RunningServer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from dataclasses import dataclass, field
 
 from aiortc.rtp import RtpPacket
@@ -96,3 +97,19 @@ def record_video_payloads(call: Call, participant_id: str) -> list[bytes]:
 
     sender.prepare = recording_prepare  # type: ignore[method-assign]
     return payloads
+
+
+def out_of_order_runs(peer: ClientPeer) -> list[str]:
+    """Runs of frames in which a source's counter did not go up, described (none: in order).
+
+    On every track, each source's counters only go up (a source may come back later)."""
+    disorders = []
+    for mid, marks in peer.stats.marks.items():
+        for source, run in itertools.groupby(marks, key=lambda m: m[0]):
+            counters = [c for _, c in run]
+            for at, (earlier, later) in enumerate(itertools.pairwise(counters)):
+                if later <= earlier:
+                    around = counters[max(0, at - 3) : at + 5]
+                    disorders.append(f"track {mid}, source {source}: ... {around} ...")
+                    break
+    return disorders
