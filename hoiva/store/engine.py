@@ -38,7 +38,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets report queries read while calls write; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # One writer at a time: under load (a busy meal room on two cores) a queue of writers can
+    # wait longer than the usual 5 s, and a write that gives up is a lost record.
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
