@@ -11,7 +11,7 @@ a synthetic camera, standing in for a tablet) and a subscriber that receives wit
 3. with the other strategy: decode every frame in the worker, analyse at most 2 a second.
 
 Measured with per-thread CPU clocks, so the client peers' encoders in the same process do not
-count: forwarding = CPU of the event-loop thread inside `ForwardingReceiver._handle_rtp_packet`
+count: forwarding = CPU of the event-loop thread inside `ForwardingReceiver.handle_rtp`
 (which includes the taps' packet sinks when they are on); analysis = CPU of the analysis worker
 thread inside decode + checks, plus the sinks' CPU on the event loop. Percentages are of one
 core. The last line printed is one JSON object; its first three keys are the default mode's.
@@ -62,13 +62,13 @@ class _Meter:
 
 
 def _patch(meter: _Meter) -> list[tuple[type, str, Any]]:
-    original_handle = ForwardingReceiver._handle_rtp_packet
+    original_handle = ForwardingReceiver.handle_rtp
     original_sink = AnalysisTap._on_packet
     original_work = AnalysisTap._decode_and_check
 
-    async def handle(self: ForwardingReceiver, packet: RtpPacket, arrival_time_ms: int) -> None:
+    def handle(self: ForwardingReceiver, packet: RtpPacket, arrival_time_ms: int) -> None:
         begin = time.thread_time()
-        await original_handle(self, packet, arrival_time_ms)
+        original_handle(self, packet, arrival_time_ms)
         meter.clocks.forwarding += time.thread_time() - begin
         meter.clocks.packets += 1
 
@@ -87,11 +87,11 @@ def _patch(meter: _Meter) -> list[tuple[type, str, Any]]:
         meter.clocks.analysed += observation is not None
         return observation
 
-    ForwardingReceiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+    ForwardingReceiver.handle_rtp = handle  # type: ignore[method-assign]
     AnalysisTap._on_packet = sink  # type: ignore[method-assign]
     AnalysisTap._decode_and_check = work  # type: ignore[method-assign]
     return [
-        (ForwardingReceiver, "_handle_rtp_packet", original_handle),
+        (ForwardingReceiver, "handle_rtp", original_handle),
         (AnalysisTap, "_on_packet", original_sink),
         (AnalysisTap, "_decode_and_check", original_work),
     ]

@@ -99,10 +99,10 @@ async def fan_out(server: MediaServer, subscribers: int, seconds: float) -> dict
     packets = 0
     original = ForwardingReceiver._fan_out
 
-    async def timed(self: ForwardingReceiver, packet: Any, fresh: bool) -> None:
+    def timed(self: ForwardingReceiver, packet: Any, fresh: bool) -> None:
         nonlocal spent, spent_cpu, packets
         begin, begin_cpu = time.perf_counter(), time.thread_time()
-        await original(self, packet, fresh)
+        original(self, packet, fresh)
         spent += time.perf_counter() - begin
         spent_cpu += time.thread_time() - begin_cpu
         packets += 1

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from aiortc import clock
 from aiortc.codecs import is_rtx
@@ -85,7 +86,7 @@ class ForwardingReceiver(RTCRtpReceiver):
         self._forwarding = True
         self._subscribers: list[ForwardingSender] = []
         self._keyframes = KeyframeRequestThrottle(self._send_pli_soon)
-        self._rtcp_tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         # Consumers of the encoded packets beside the subscribers (analysis, recording).
         self._packet_sinks: list[PacketSink] = []
 
@@ -132,9 +133,7 @@ class ForwardingReceiver(RTCRtpReceiver):
             media_ssrc=0,
             fci=pack_remb_fci(bitrate, [self.media_ssrc]),
         )
-        task = asyncio.ensure_future(self._send_rtcp(packet))
-        self._rtcp_tasks.add(task)
-        task.add_done_callback(self._rtcp_tasks.discard)
+        self._spawn(self._send_rtcp(packet))
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe, throttled; audio receivers ignore it."""
@@ -160,13 +159,19 @@ class ForwardingReceiver(RTCRtpReceiver):
         self._keyframes.close()
         for sender in tuple(self._subscribers):
             sender.attach(None)
-        for task in tuple(self._rtcp_tasks):
+        for task in tuple(self._tasks):
             task.cancel()
         await super().stop()
 
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        # aiortc's entry point; media/direct_receive.py calls `handle_rtp` without a coroutine.
+        self.handle_rtp(packet, arrival_time_ms)
+
+    def handle_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        """One packet from the publisher: statistics and feedback upstream, then subscribers."""
         # Mirrors RTCRtpReceiver._handle_rtp_packet up to the point where it depayloads; from
         # there the packet goes to the subscribers instead of the jitter buffer and decoder.
+        # What aiortc awaits there (RTCP sends) runs as a task: the packet need not wait.
         if not self._enabled:
             return
 
@@ -184,12 +189,14 @@ class ForwardingReceiver(RTCRtpReceiver):
                 self._remb_estimate = bitrate
                 if self.remb_cap is not None:
                     bitrate = min(bitrate, self.remb_cap)
-                await self._send_rtcp(
-                    RtcpPsfbPacket(
-                        fmt=RTCP_PSFB_APP,
-                        ssrc=rtcp_ssrc,
-                        media_ssrc=0,
-                        fci=pack_remb_fci(bitrate, ssrcs),
+                self._spawn(
+                    self._send_rtcp(
+                        RtcpPsfbPacket(
+                            fmt=RTCP_PSFB_APP,
+                            ssrc=rtcp_ssrc,
+                            media_ssrc=0,
+                            fci=pack_remb_fci(bitrate, ssrcs),
+                        )
                     )
                 )
 
@@ -222,7 +229,7 @@ class ForwardingReceiver(RTCRtpReceiver):
         fresh = True
         if nack_generator is not None:
             if nack_generator.add(packet):
-                await self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing))
+                self._spawn(self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing)))
             fresh = nack_generator.max_seq == packet.sequence_number
 
         first = self.media_ssrc is None
@@ -233,11 +240,11 @@ class ForwardingReceiver(RTCRtpReceiver):
             # The cap was set before we knew the publisher's SSRC: ask for it now.
             self.send_remb(self.remb_cap)
         if self._subscribers and self._forwarding:
-            await self._fan_out(packet, fresh)
+            self._fan_out(packet, fresh)
         for sink in self._packet_sinks:
             sink(packet)
 
-    async def _fan_out(self, packet: RtpPacket, fresh: bool) -> None:
+    def _fan_out(self, packet: RtpPacket, fresh: bool) -> None:
         now = time.monotonic()
         # One wall-clock reading serves every subscriber (abs-send-time and SR counters).
         ntp_time = clock.current_ntp_time()
@@ -259,8 +266,10 @@ class ForwardingReceiver(RTCRtpReceiver):
             # Plain calls on a direct UDP path; aiortc's coroutines only for TURN and such.
             data = sender.forward_now(packet, now=now, ntp_time=ntp_time)
             if data is not None:
-                await sender.send_through_aiortc(
-                    data, len(packet.payload), now=now, ntp_time=ntp_time
+                self._spawn(
+                    sender.send_through_aiortc(
+                        data, len(packet.payload), now=now, ntp_time=ntp_time
+                    )
                 )
 
     def add_packet_sink(self, sink: PacketSink) -> None:
@@ -285,10 +294,13 @@ class ForwardingReceiver(RTCRtpReceiver):
         # keyframe anyway.
         if self.media_ssrc is None:
             return False
-        task = asyncio.ensure_future(self._send_rtcp_pli(self.media_ssrc))
-        self._rtcp_tasks.add(task)
-        task.add_done_callback(self._rtcp_tasks.discard)
+        self._spawn(self._send_rtcp_pli(self.media_ssrc))
         return True
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
 
 class ForwardingSender(RTCRtpSender):

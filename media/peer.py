@@ -21,6 +21,7 @@ from aiortc.exceptions import InternalError
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcsctptransport import RTCSctpTransport
 
+from media.direct_receive import install_direct_receive
 from media.forwarding import ForwardingReceiver, ForwardingSender
 
 # Publisher and subscriber must speak the same codec: the server forwards packets and cannot
@@ -61,6 +62,14 @@ class ForwardingPeerConnection(RTCPeerConnection):
         # negotiated ids.
         self._session_codecs: dict[str, list[RTCRtpCodecParameters]] = {}
         self._session_extensions: dict[str, list[RTCRtpHeaderExtensionParameters]] = {}
+        self.receiving_directly = False
+        self.on("connectionstatechange", self._receive_directly_once_connected)
+
+    def _receive_directly_once_connected(self) -> None:
+        # max-bundle: the first transceiver's DTLS transport carries every m-section.
+        transceivers = self._RTCPeerConnection__transceivers
+        if self.connectionState == "connected" and transceivers and not self.receiving_directly:
+            self.receiving_directly = install_direct_receive(transceivers[0].receiver.transport)
 
     def _RTCPeerConnection__createTransceiver(
         self,

@@ -27,6 +27,9 @@ from aioice import ice
 
 logger = logging.getLogger(__name__)
 
+# Set on an ICE protocol by media.direct_receive: called first with every datagram read.
+DIRECT_RECEIVE_ATTRIBUTE = "direct_rtp"
+
 MAX_READS_PER_WAKEUP = 64
 # 1 MiB holds ~700 full-size packets: a keyframe burst to a dozen subscribers.
 RECEIVE_BUFFER_BYTES = 1 << 20
@@ -73,6 +76,8 @@ def _take_over_reads(transport: asyncio.BaseTransport) -> None:
 def _drain(transport: Any, sock: socket.socket) -> None:
     protocol = transport.get_protocol()
     max_size = transport.max_size
+    # A server connection's media skips aioice and aiortc's queue (media/direct_receive.py).
+    direct = getattr(protocol, DIRECT_RECEIVE_ATTRIBUTE, None)
     for _ in range(MAX_READS_PER_WAKEUP):
         if transport._conn_lost:
             return
@@ -83,4 +88,5 @@ def _drain(transport: Any, sock: socket.socket) -> None:
         except OSError as exc:
             protocol.error_received(exc)
             return
-        protocol.datagram_received(data, addr)
+        if direct is None or not direct(data, addr):
+            protocol.datagram_received(data, addr)

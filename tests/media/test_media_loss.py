@@ -35,22 +35,22 @@ async def test_upstream_loss_is_nacked_and_the_retransmission_fills_the_hole(cal
     await bob.wait_for_video_frames(5, timeout=10)
 
     receiver, _ = _video_parts(call, "alice")
-    handle = receiver._handle_rtp_packet
+    handle = receiver.handle_rtp
     dropped: set[int] = set()
     media_ssrc = receiver.media_ssrc
 
-    async def lossy(packet: RtpPacket, arrival_time_ms: int) -> None:
+    def lossy(packet: RtpPacket, arrival_time_ms: int) -> None:
         # Retransmissions arrive on the RTX SSRC and are never dropped.
         seq = packet.sequence_number
         if packet.ssrc == media_ssrc and seq % DROP_EVERY == 0 and seq not in dropped:
             dropped.add(seq)
             return
-        await handle(packet, arrival_time_ms)
+        handle(packet, arrival_time_ms)
 
-    receiver._handle_rtp_packet = lossy  # type: ignore[method-assign]
+    receiver.handle_rtp = lossy  # type: ignore[method-assign]
     start = len(bob.stats.marks["1"])
     await bob.wait_for_video_frames(bob.stats.video_frames["1"] + 45, timeout=10)
-    receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+    receiver.handle_rtp = handle  # type: ignore[method-assign]
 
     counters = [c for _, c in list(bob.stats.marks["1"])[start:]]
     assert len(dropped) >= 5

@@ -1,0 +1,81 @@
+"""Receiving a publisher's RTP without aioice's queue and aiortc's chain of coroutines.
+
+aiortc receives each datagram through aioice's `StunProtocol.datagram_received` (which first
+tries, and fails, to parse it as STUN), `Connection.data_received` (an asyncio.Queue), then
+`RTCDtlsTransport._recv_next` (SRTP unprotect) and `_handle_rtp_data` (parse, route) into the
+receiver's `_handle_rtp_packet`: a queue hand-off, a task wake-up and five coroutine frames per
+packet, ahead of a fan-out that is itself plain calls (media/direct_send.py). On a server
+with few subscribers per publisher that was the larger part of a packet's cost.
+
+`DirectRtpReceive` does the same steps as plain calls, straight from the socket reader
+(media/udp_reads.py), for SRTP that arrives on the connected DTLS transport's nominated pair
+and is routed to a `ForwardingReceiver`. Everything else (STUN, DTLS, RTCP, a packet from
+another address, a transport not connected yet) takes aiortc's path. The aiortc/aioice
+internals read here are listed in docs/media.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pylibsrtp
+from aioice.ice import StunProtocol
+from aiortc import clock
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+from aiortc.rtp import RtpPacket
+
+from media.forwarding import ForwardingReceiver
+from media.udp_reads import DIRECT_RECEIVE_ATTRIBUTE
+
+
+class DirectRtpReceive:
+    """The RTP receive path of one server-side DTLS transport, as plain calls."""
+
+    __slots__ = ("_dtls", "_protocol", "_tasks")
+
+    def __init__(self, dtls: RTCDtlsTransport, protocol: StunProtocol) -> None:
+        self._dtls = dtls
+        self._protocol = protocol
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __call__(self, data: bytes, addr: tuple[Any, ...]) -> bool:
+        """Handle one datagram if it is this transport's SRTP; False: leave it to aiortc."""
+        # RTP and RTCP both start 0b10; RTCP's second byte is its packet type, 192-223.
+        if len(data) < 12 or not 127 < data[0] < 192 or 191 < data[1] < 224:
+            return False
+        dtls = self._dtls
+        rx_srtp = dtls._rx_srtp
+        if rx_srtp is None or dtls._state is not State.CONNECTED:
+            return False
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None or pair.protocol is not self._protocol or pair.remote_addr != addr:
+            return False
+
+        # From here on the packet is ours: unprotecting it advances SRTP's replay window.
+        counters = vars(dtls)
+        counters["_RTCDtlsTransport__rx_bytes"] += len(data)
+        counters["_RTCDtlsTransport__rx_packets"] += 1
+        arrival_time_ms = clock.current_ms()
+        try:
+            packet = RtpPacket.parse(rx_srtp.unprotect(data), dtls._rtp_header_extensions_map)
+        except (pylibsrtp.Error, ValueError):
+            return True  # aiortc drops these too (and logs them at debug level)
+        receiver = dtls._rtp_router.route_rtp(packet)
+        if isinstance(receiver, ForwardingReceiver):
+            receiver.handle_rtp(packet, arrival_time_ms)
+        elif receiver is not None:
+            task = asyncio.ensure_future(receiver._handle_rtp_packet(packet, arrival_time_ms))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return True
+
+
+def install_direct_receive(dtls: RTCDtlsTransport) -> bool:
+    """Receive `dtls`'s RTP directly from its nominated pair's socket, where that is plain UDP."""
+    pair = dtls.transport._connection._nominated.get(1)
+    # A TURN allocation's protocol unwraps its own framing first: that stays on aiortc's path.
+    if pair is None or type(pair.protocol) is not StunProtocol:
+        return False
+    setattr(pair.protocol, DIRECT_RECEIVE_ATTRIBUTE, DirectRtpReceive(dtls, pair.protocol))
+    return True
