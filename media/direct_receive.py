@@ -17,26 +17,30 @@ internals read here are listed in docs/media.md.
 from __future__ import annotations
 
 import asyncio
+import struct
 from typing import Any
 
 import pylibsrtp
 from aioice.ice import StunProtocol
-from aiortc import clock
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
-from aiortc.rtp import RtpPacket
 
+from media import ntp_clock
 from media.forwarding import ForwardingReceiver
+from media.rtp_parse import IndexedExtensionsMap, parse_rtp
 from media.udp_reads import DIRECT_RECEIVE_ATTRIBUTE
 
 
 class DirectRtpReceive:
     """The RTP receive path of one server-side DTLS transport, as plain calls."""
 
-    __slots__ = ("_dtls", "_protocol", "_tasks")
+    __slots__ = ("_dtls", "_extensions", "_protocol", "_tasks")
 
-    def __init__(self, dtls: RTCDtlsTransport, protocol: StunProtocol) -> None:
+    def __init__(
+        self, dtls: RTCDtlsTransport, protocol: StunProtocol, extensions: IndexedExtensionsMap
+    ) -> None:
         self._dtls = dtls
         self._protocol = protocol
+        self._extensions = extensions
         self._tasks: set[asyncio.Task[None]] = set()
 
     def __call__(self, data: bytes, addr: tuple[Any, ...]) -> bool:
@@ -56,10 +60,10 @@ class DirectRtpReceive:
         counters = vars(dtls)
         counters["_RTCDtlsTransport__rx_bytes"] += len(data)
         counters["_RTCDtlsTransport__rx_packets"] += 1
-        arrival_time_ms = clock.current_ms()
+        arrival_time_ms = ntp_clock.current_ms()
         try:
-            packet = RtpPacket.parse(rx_srtp.unprotect(data), dtls._rtp_header_extensions_map)
-        except (pylibsrtp.Error, ValueError):
+            packet = parse_rtp(rx_srtp.unprotect(data), self._extensions)
+        except (pylibsrtp.Error, ValueError, struct.error):
             return True  # aiortc drops these too (and logs them at debug level)
         receiver = dtls._rtp_router.route_rtp(packet)
         if isinstance(receiver, ForwardingReceiver):
@@ -74,8 +78,14 @@ class DirectRtpReceive:
 def install_direct_receive(dtls: RTCDtlsTransport) -> bool:
     """Receive `dtls`'s RTP directly from its nominated pair's socket, where that is plain UDP."""
     pair = dtls.transport._connection._nominated.get(1)
+    extensions = dtls._rtp_header_extensions_map
     # A TURN allocation's protocol unwraps its own framing first: that stays on aiortc's path.
-    if pair is None or type(pair.protocol) is not StunProtocol:
+    if (
+        pair is None
+        or type(pair.protocol) is not StunProtocol
+        or not isinstance(extensions, IndexedExtensionsMap)
+    ):
         return False
-    setattr(pair.protocol, DIRECT_RECEIVE_ATTRIBUTE, DirectRtpReceive(dtls, pair.protocol))
+    receive = DirectRtpReceive(dtls, pair.protocol, extensions)
+    setattr(pair.protocol, DIRECT_RECEIVE_ATTRIBUTE, receive)
     return True

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from aiortc import clock
 from aiortc.codecs import is_rtx
 from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCDtlsTransport
@@ -37,8 +36,10 @@ from aiortc.rtp import (
 )
 from aiortc.utils import random32
 
+from media import ntp_clock
 from media.direct_send import send_rtp_now
 from media.keyframes import KeyframeRequestThrottle
+from media.rate_window import WindowedRate
 from media.rtp_fastpath import RtpHeaderWriter, extension_ids
 from media.rtp_rewrite import StreamRewriter
 from media.vp8 import is_keyframe_start
@@ -73,6 +74,9 @@ class ForwardingReceiver(RTCRtpReceiver):
 
     def __init__(self, kind: str, transport: RTCDtlsTransport) -> None:
         super().__init__(kind, transport)
+        estimator = self._RTCRtpReceiver__remote_bitrate_estimator
+        if estimator is not None:
+            estimator.incoming_bitrate = WindowedRate(1000, 8000)
         self.media_kind = kind
         self.media_ssrc: int | None = None
         self.packets_received = 0
@@ -247,7 +251,7 @@ class ForwardingReceiver(RTCRtpReceiver):
     def _fan_out(self, packet: RtpPacket, fresh: bool) -> None:
         now = time.monotonic()
         # One wall-clock reading serves every subscriber (abs-send-time and SR counters).
-        ntp_time = clock.current_ntp_time()
+        ntp_time = ntp_clock.current_ntp_time()
         keyframe: bool | None = None
         for sender in tuple(self._subscribers):
             if sender.paused:

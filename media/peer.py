@@ -23,6 +23,7 @@ from aiortc.rtcsctptransport import RTCSctpTransport
 
 from media.direct_receive import install_direct_receive
 from media.forwarding import ForwardingReceiver, ForwardingSender
+from media.rtp_parse import IndexedExtensionsMap
 
 # Publisher and subscriber must speak the same codec: the server forwards packets and cannot
 # translate.  VP8 is the one video codec every browser and aiortc encode; RTX lets subscribers
@@ -92,6 +93,8 @@ class ForwardingPeerConnection(RTCPeerConnection):
             bundled = True
         else:
             dtls_transport = self._RTCPeerConnection__createDtlsTransport()
+            # Before any receiver configures it: media/direct_receive.py parses with its index.
+            dtls_transport._rtp_header_extensions_map = IndexedExtensionsMap()
             bundled = False
 
         # aiortc creates answerer-side transceivers "recvonly"; the participant's own
