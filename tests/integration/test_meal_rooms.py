@@ -12,6 +12,7 @@ from collections import defaultdict
 
 from care_sessions.meal_rooms import LeaveReason
 from media.client_peer import ClientPeer
+from tablet_client.headless import HeadlessTablet
 from tests.conftest import RunningServer
 from tests.integration.meal_harness import (
     HOST_SOURCE,
@@ -146,6 +147,46 @@ async def test_late_joiner_decodes_a_first_frame_without_waiting_for_a_keyframe(
                 await wait_until(lambda p=peer: 9 in frames_by_source(p), 10, "newcomer seen")  # type: ignore[misc]
     finally:
         await table.close()
+
+
+async def test_a_tablet_that_loses_power_leaves_the_table_within_the_grace(
+    server: RunningServer,
+) -> None:
+    """No DTLS close, no goodbye: the tablet's packets and socket just stop.  ICE consent would
+    notice after half a minute; the room notices when the socket has been gone for the grace
+    period (2 s here) and no packet came from the tablet in that time."""
+    table = await MealTable.lay(server, 2, audio=False)
+    try:
+        await table.seat_everyone()
+        gone = table.diners[0]
+        rooms = rooms_of(server)
+        live = rooms.live(table.room.id)
+        assert live is not None
+        await _pull_the_plug(gone.tablet)
+        await wait_until(lambda: gone.client.id not in live.seats, 10, "the dead tablet unseated")
+        await rooms.flush()
+        [session] = await rooms.rooms.room_sessions(table.room.id)
+        visits = await rooms.rooms.visits([session.id])
+        [dropped] = [v for v in visits if v.subject_id == gone.client.id]
+        assert dropped.left_reason is LeaveReason.DROPPED
+        assert table.diners[1].client.id in live.seats
+    finally:
+        await table.close()
+
+
+async def _pull_the_plug(tablet: HeadlessTablet) -> None:
+    """Stop the tablet as a power cut would: sockets go quiet, nothing is said to the server."""
+    if tablet._runner is not None:
+        tablet._runner.cancel()  # no reconnecting
+    peer = tablet.meal.peer
+    assert peer is not None
+    for transceiver in peer._pc.getTransceivers():
+        connection = transceiver.receiver.transport.transport._connection
+        for protocol in connection._protocols:
+            if protocol.transport is not None:
+                protocol.transport.abort()
+    assert tablet.signal is not None
+    await tablet.signal.close()
 
 
 async def _frames_decoded_within(peers: list[ClientPeer], seconds: float) -> list[dict[int, int]]:
