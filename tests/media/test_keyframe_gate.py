@@ -9,7 +9,7 @@ from aiortc.rtp import RtpPacket
 
 from media.forwarding import ForwardingReceiver, ForwardingSender
 from media.vp8 import is_keyframe_start
-from tests.media.media_harness import Call, out_of_order_runs
+from tests.media.media_harness import Call, out_of_order_runs, record_video_payloads
 
 
 async def _capture_keyframe(receiver: ForwardingReceiver) -> list[RtpPacket]:
@@ -48,29 +48,17 @@ async def test_a_late_retransmitted_keyframe_does_not_restart_a_waiting_subscrib
     shown = bob.stats.video_frames["1"]
     await bob.wait_for_video_frames(shown + 10, timeout=10)  # newer pictures are on screen
 
-    sent_to_bob: list[bytes] = []  # payloads, from the resume on
-    prepare = to_bob.prepare
-
-    def recording_prepare(packet: RtpPacket, *, now: float, ntp_time: int) -> bytes | None:
-        data = prepare(packet, now=now, ntp_time=ntp_time)
-        if data is not None:
-            sent_to_bob.append(packet.payload)
-        return data
-
-    to_bob.prepare = recording_prepare  # type: ignore[method-assign]
-    try:
-        to_bob.set_paused(True)
-        to_bob.set_paused(False)
-        assert to_bob.awaiting_keyframe
-        # The old keyframe again, as the publisher's RTX would deliver it after a NACK; without
-        # its send time, which would tell the bandwidth estimator that Alice's path collapsed.
-        for packet in old_keyframe:
-            packet.extensions.abs_send_time = None
-            await alice_video._handle_rtp_packet(packet, arrival_time_ms=int(time.time() * 1000))
-        shown = bob.stats.video_frames["1"]
-        await bob.wait_for_video_frames(shown + 10, timeout=10)
-    finally:
-        to_bob.prepare = prepare  # type: ignore[method-assign]
+    sent_to_bob = record_video_payloads(call, "bob")  # from the resume on
+    to_bob.set_paused(True)
+    to_bob.set_paused(False)
+    assert to_bob.awaiting_keyframe
+    # The old keyframe again, as the publisher's RTX would deliver it after a NACK; without its
+    # send time, which would tell the bandwidth estimator that Alice's path collapsed.
+    for packet in old_keyframe:
+        packet.extensions.abs_send_time = None
+        await alice_video._handle_rtp_packet(packet, arrival_time_ms=int(time.time() * 1000))
+    shown = bob.stats.video_frames["1"]
+    await bob.wait_for_video_frames(shown + 10, timeout=10)
 
     # Started on the fresh keyframe: starting on the old one would have left Bob a hole
     # (everything Alice sent since) that his jitter buffer waits out for seconds.

@@ -83,18 +83,23 @@ def _outcome(parse: object, data: bytes, extensions_map: HeaderExtensionsMap) ->
         return type(exc)
 
 
+def _configured(
+    parameters: RTCRtpSendParameters, map_type: type[HeaderExtensionsMap] = HeaderExtensionsMap
+) -> HeaderExtensionsMap:
+    extensions_map = map_type()
+    extensions_map.configure(parameters)
+    return extensions_map
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_parses_what_aiortc_parses(seed: int) -> None:
     rng = random.Random(seed)
     sender_parameters = _negotiated(rng)
-    sender_map = HeaderExtensionsMap()
-    sender_map.configure(sender_parameters)
+    sender_map = _configured(sender_parameters)
     # The receiver may have negotiated a different set: unknown ids are ignored by both.
     receiver_parameters = sender_parameters if rng.random() < 0.7 else _negotiated(rng)
-    indexed = IndexedExtensionsMap()
-    indexed.configure(receiver_parameters)
-    plain = HeaderExtensionsMap()
-    plain.configure(receiver_parameters)
+    indexed = _configured(receiver_parameters, IndexedExtensionsMap)
+    plain = _configured(receiver_parameters)
     for _ in range(200):
         data = _packet(rng).serialize(sender_map)
         assert _outcome(parse_rtp, data, indexed) == _outcome(RtpPacket.parse, data, plain)
@@ -105,12 +110,8 @@ def test_refuses_what_aiortc_refuses(seed: int) -> None:
     """Truncated and corrupted packets: an error (never another exception) where aiortc errs."""
     rng = random.Random(seed)
     parameters = _negotiated(rng)
-    sender_map = HeaderExtensionsMap()
-    sender_map.configure(parameters)
-    indexed = IndexedExtensionsMap()
-    indexed.configure(parameters)
-    plain = HeaderExtensionsMap()
-    plain.configure(parameters)
+    sender_map, plain = _configured(parameters), _configured(parameters)
+    indexed = _configured(parameters, IndexedExtensionsMap)
     for _ in range(300):
         data = bytearray(_packet(rng).serialize(sender_map))
         if rng.random() < 0.5:
