@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from typing import Any
 
@@ -10,34 +9,19 @@ from aiohttp import web
 
 from care_sessions.access_log import AccessAction, DataKind, Purpose
 from care_sessions.errors import NotFound
-from care_sessions.identity import Client, ClientSettings, Language
+from care_sessions.identity import Client, ClientSettings
 from web import state
 from web.forms import FormError, FormReader
 from web.presenters import short_time
 from web.responses import render
+from web.settings_form import AUTO_ANSWER_MAX_S, LANGUAGE_NAMES, read_answering
 
 NAME_MAX = 60
-AUTO_ANSWER_MAX_S = 60
 NOTICES = {
     "client_created": "Client added.",
     "settings_saved": "Settings saved.",
     "device_revoked": "Tablet revoked. It was disconnected and must be paired again.",
 }
-LANGUAGE_NAMES = {Language.FI: "Suomi", Language.SV: "Svenska", Language.EN: "English"}
-
-
-def _settings_from(form: FormReader) -> ClientSettings:
-    return ClientSettings(
-        language=form.choice("language", "Language", Language, Language.FI),
-        auto_answer=form.checkbox("auto_answer", "Auto-answer"),
-        auto_answer_after_s=form.integer(
-            "auto_answer_after_s",
-            "Auto-answer delay",
-            low=0,
-            high=AUTO_ANSWER_MAX_S,
-            default=ClientSettings().auto_answer_after_s,
-        ),
-    )
 
 
 async def _admin_page(
@@ -93,7 +77,7 @@ async def client_create(request: web.Request) -> web.StreamResponse:
     form = FormReader(await request.post())
     first_name = form.text("first_name", "First name", max_len=NAME_MAX)
     last_name = form.text("last_name", "Last name", max_len=NAME_MAX)
-    settings = _settings_from(form)
+    settings = read_answering(form, ClientSettings())
     try:
         form.raise_if_invalid()
     except FormError as exc:
@@ -115,17 +99,11 @@ async def client_create(request: web.Request) -> web.StreamResponse:
 async def client_settings(request: web.Request) -> web.StreamResponse:
     client = await state.client_in_path(request)
     form = FormReader(await request.post())
-    chosen = _settings_from(form)
-    if form.errors:
-        return await _admin_page(request, status=400, settings_errors={client.id: form.errors})
     # This form holds language and answering only; volume, text size, quiet hours and the
     # family setting (the fleet page's) stay as they are.
-    settings = dataclasses.replace(
-        client.settings,
-        language=chosen.language,
-        auto_answer=chosen.auto_answer,
-        auto_answer_after_s=chosen.auto_answer_after_s,
-    )
+    settings = read_answering(form, client.settings)
+    if form.errors:
+        return await _admin_page(request, status=400, settings_errors={client.id: form.errors})
     services = state.services(request)
     await services.store.update_client_settings(client.id, settings)
     if services.fleet is not None:

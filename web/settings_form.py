@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import time
 
 from care_sessions.identity import ClientSettings, Language, QuietHours, TextSize
@@ -12,19 +13,27 @@ LANGUAGE_NAMES = {Language.FI: "Suomi", Language.SV: "Svenska", Language.EN: "En
 TEXT_SIZE_NAMES = {TextSize.LARGE: "Large", TextSize.LARGER: "Larger", TextSize.LARGEST: "Largest"}
 
 
-def read_tablet_settings(form: FormReader) -> ClientSettings:
-    """All of a client's tablet settings; problems are collected in `form.errors`."""
-    defaults = ClientSettings()
-    return ClientSettings(
-        language=form.choice("language", "Language", Language, defaults.language),
+def read_answering(form: FormReader, base: ClientSettings) -> ClientSettings:
+    """`base` with the language and answering fields from the form (the admin page's part)."""
+    return dataclasses.replace(
+        base,
+        language=form.choice("language", "Language", Language, base.language),
         auto_answer=form.checkbox("auto_answer", "Auto-answer"),
         auto_answer_after_s=form.integer(
             "auto_answer_after_s",
             "Auto-answer delay",
             low=0,
             high=AUTO_ANSWER_MAX_S,
-            default=defaults.auto_answer_after_s,
+            default=base.auto_answer_after_s,
         ),
+    )
+
+
+def read_tablet_settings(form: FormReader) -> ClientSettings:
+    """All of a client's tablet settings; problems are collected in `form.errors`."""
+    defaults = read_answering(form, ClientSettings())
+    return dataclasses.replace(
+        defaults,
         volume=form.integer("volume", "Volume", low=0, high=100, default=defaults.volume),
         text_size=form.choice("text_size", "Text size", TextSize, defaults.text_size),
         quiet_hours=_quiet_hours(form),
