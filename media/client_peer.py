@@ -128,7 +128,8 @@ class ClientPeer:
             set_limits(max_fps, scale_down)
 
     async def wait_connected(self, timeout: float) -> None:
-        await asyncio.wait_for(self._connected.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._connected.wait()
 
     async def wait_for_video_frames(self, n: int, timeout: float, *, tracks: int = 1) -> None:
         """Wait until `tracks` remote video tracks have each decoded at least `n` frames."""
@@ -141,7 +142,8 @@ class ClientPeer:
                 )
             self._progress.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progress.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await self._progress.wait()
 
     async def close(self) -> None:
         for task in tuple(self._consumers):

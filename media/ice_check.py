@@ -37,7 +37,8 @@ async def gather_candidate_types(
     try:
         pc.createDataChannel("selftest")
         offer = await pc.createOffer()
-        await asyncio.wait_for(pc.setLocalDescription(offer), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await pc.setLocalDescription(offer)
         description = pc.localDescription
         return candidate_types(description.sdp if description is not None else "")
     finally:

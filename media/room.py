@@ -521,7 +521,8 @@ class MediaRoom:
             return
         self._outbox.put_nowait(None)
         try:
-            await asyncio.wait_for(asyncio.shield(self._pump), _DRAIN_TIMEOUT)
+            async with asyncio.timeout(_DRAIN_TIMEOUT):
+                await asyncio.shield(self._pump)
         except TimeoutError:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):

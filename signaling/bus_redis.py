@@ -114,7 +114,8 @@ class RedisBus:
         self._listener = listener
         self._reader = asyncio.create_task(self._read_forever())
         try:
-            await asyncio.wait_for(self._subscribed.wait(), self._settings.timeout_s * 4)
+            async with asyncio.timeout(self._settings.timeout_s * 4):
+                await self._subscribed.wait()
             # A previous life under the same id may have left sockets behind (kill -9).
             await self._call(self._leave, probe=True)
             await self._resync()
@@ -225,7 +226,8 @@ class RedisBus:
             )
             if not receivers:
                 raise BusUnavailable(f"instance {instance_id} is not listening")
-            return await asyncio.wait_for(future, timeout)
+            async with asyncio.timeout(timeout):
+                return await future
         except TimeoutError:
             raise BusUnavailable(f"instance {instance_id} did not answer {op}") from None
         finally:

@@ -122,7 +122,8 @@ class CallService:
     async def wait_until_idle(self, timeout: float) -> bool:
         """Wait until this instance holds no call; False if some are left after `timeout`."""
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
         except TimeoutError:
             return False
         return True

@@ -132,7 +132,8 @@ class CheckinService:
                 log.exception("check-in scheduler pass failed; trying again")
                 delay = self.settings.scheduler_poll_s
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     async def _sleep_for(self) -> float:
         now = self._clock.now()

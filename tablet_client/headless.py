@@ -397,7 +397,8 @@ class HeadlessTablet:
         self._pings[ref] = (time.monotonic(), answered)
         try:
             await self.signal.send(Ping(ref=ref))
-            return await asyncio.wait_for(answered, PING_TIMEOUT_S)
+            async with asyncio.timeout(PING_TIMEOUT_S):
+                return await answered
         except (TimeoutError, SignalingClosed):
             return None
         finally:

@@ -166,7 +166,8 @@ class HeadlessNurse:
         )
         offer_task = asyncio.create_task(self.peer.create_offer())
         await self.signal.send(CallStart(client_id=client_id))
-        call_id = await asyncio.wait_for(self._ringing, timeout)
+        async with asyncio.timeout(timeout):
+            call_id = await self._ringing
         self.call_id = call_id
         await self.signal.send(MediaOffer(call_id=call_id, sdp=await offer_task))
         return call_id
@@ -183,7 +184,8 @@ class HeadlessNurse:
         )
         offer_task = asyncio.create_task(self.peer.create_offer())
         await self.signal.send(HelpTake(help_id=help_id))
-        call_id = await asyncio.wait_for(self._ringing, 10)
+        async with asyncio.timeout(10):
+            call_id = await self._ringing
         self.call_id = call_id
         await self.signal.send(MediaOffer(call_id=call_id, sdp=await offer_task))
 

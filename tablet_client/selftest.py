@@ -49,7 +49,8 @@ async def _camera(factory: Callable[[], VideoSource] | None, busy: bool) -> Self
     track = None
     try:
         track = factory()
-        frame = await asyncio.wait_for(track.recv(), FRAME_TIMEOUT_S)
+        async with asyncio.timeout(FRAME_TIMEOUT_S):
+            frame = await track.recv()
         size = f"{getattr(frame, 'width', '?')}x{getattr(frame, 'height', '?')}"
         return SelftestCheck(name="camera", outcome="pass", detail=f"a {size} frame")
     except Exception as exc:  # any camera failure is the finding, not a crash
