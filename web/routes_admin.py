@@ -14,7 +14,12 @@ from web import state
 from web.forms import FormError, FormReader
 from web.presenters import short_time
 from web.responses import render
-from web.settings_form import AUTO_ANSWER_MAX_S, LANGUAGE_NAMES, read_answering
+from web.settings_form import (
+    AUTO_ANSWER_MAX_S,
+    LANGUAGE_NAMES,
+    read_answering,
+    save_tablet_settings,
+)
 
 NAME_MAX = 60
 NOTICES = {
@@ -104,19 +109,7 @@ async def client_settings(request: web.Request) -> web.StreamResponse:
     settings = read_answering(form, client.settings)
     if form.errors:
         return await _admin_page(request, status=400, settings_errors={client.id: form.errors})
-    services = state.services(request)
-    await services.store.update_client_settings(client.id, settings)
-    if services.fleet is not None:
-        # Applied live, as from the fleet page.
-        await services.fleet.push_settings(client.id)
-    await services.access_log.record(
-        state.principal(request),
-        client.id,
-        AccessAction.CHANGE,
-        DataKind.PROFILE,
-        Purpose.ADMINISTRATION,
-        "tablet settings",
-    )
+    await save_tablet_settings(request, client.id, settings, "tablet settings")
     raise web.HTTPSeeOther(f"/admin?notice=settings_saved#client-{client.id}")
 
 

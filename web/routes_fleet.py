@@ -12,7 +12,6 @@ from typing import Any
 
 from aiohttp import web
 
-from care_sessions.access_log import AccessAction, DataKind, Purpose
 from care_sessions.identity import Client
 from signaling.fleet import FleetService
 from web import state
@@ -24,6 +23,7 @@ from web.settings_form import (
     LANGUAGE_NAMES,
     TEXT_SIZE_NAMES,
     read_tablet_settings,
+    save_tablet_settings,
 )
 
 NOTICES = {
@@ -111,17 +111,10 @@ async def fleet_settings(request: web.Request) -> web.StreamResponse:
         return await _page(
             request, status=400, errors={client.id: form.errors}, submitted={client.id: refill}
         )
-    services = state.services(request)
-    await services.store.update_client_settings(client.id, settings)
-    await services.access_log.record(
-        state.principal(request),
-        client.id,
-        AccessAction.CHANGE,
-        DataKind.PROFILE,
-        Purpose.ADMINISTRATION,
-        "tablet settings (fleet page)",
+    fleet_service(request)  # 503 before anything is stored where no fleet runs
+    delivered = await save_tablet_settings(
+        request, client.id, settings, "tablet settings (fleet page)"
     )
-    delivered = await fleet_service(request).push_settings(client.id)
     notice = "settings_sent" if delivered else "settings_saved"
     raise web.HTTPSeeOther(f"/admin/fleet?notice={notice}#settings-{client.id}")
 

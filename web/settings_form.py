@@ -1,16 +1,38 @@
-"""Every tablet setting from one HTML form (the fleet page), with a message per bad field."""
+"""Tablet settings from the staff pages' forms: read with a message per bad field, and saved."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import time
 
+from aiohttp import web
+
+from care_sessions.access_log import AccessAction, DataKind, Purpose
 from care_sessions.identity import ClientSettings, Language, QuietHours, TextSize
+from web import state
 from web.forms import FormReader
 
 AUTO_ANSWER_MAX_S = 60
 LANGUAGE_NAMES = {Language.FI: "Suomi", Language.SV: "Svenska", Language.EN: "English"}
 TEXT_SIZE_NAMES = {TextSize.LARGE: "Large", TextSize.LARGER: "Larger", TextSize.LARGEST: "Largest"}
+
+
+async def save_tablet_settings(
+    request: web.Request, client_id: str, settings: ClientSettings, form_name: str
+) -> bool:
+    """Store the settings, log the change, and send them to the tablet; True if it got them."""
+    services = state.services(request)
+    await services.store.update_client_settings(client_id, settings)
+    await services.access_log.record(
+        state.principal(request),
+        client_id,
+        AccessAction.CHANGE,
+        DataKind.PROFILE,
+        Purpose.ADMINISTRATION,
+        form_name,
+    )
+    # Applied live: a connected tablet changes at once.
+    return services.fleet is not None and await services.fleet.push_settings(client_id)
 
 
 def read_answering(form: FormReader, base: ClientSettings) -> ClientSettings:
