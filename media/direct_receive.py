@@ -27,13 +27,14 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from media import ntp_clock
 from media.forwarding import ForwardingReceiver
 from media.rtp_parse import IndexedExtensionsMap, parse_rtp
+from media.srtp_buffer import SrtpBuffer
 from media.udp_reads import DIRECT_RECEIVE_ATTRIBUTE
 
 
 class DirectRtpReceive:
     """The RTP receive path of one server-side DTLS transport, as plain calls."""
 
-    __slots__ = ("_dtls", "_extensions", "_protocol", "_tasks")
+    __slots__ = ("_dtls", "_extensions", "_protocol", "_srtp", "_tasks")
 
     def __init__(
         self, dtls: RTCDtlsTransport, protocol: StunProtocol, extensions: IndexedExtensionsMap
@@ -41,6 +42,7 @@ class DirectRtpReceive:
         self._dtls = dtls
         self._protocol = protocol
         self._extensions = extensions
+        self._srtp: SrtpBuffer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     def __call__(self, data: bytes, addr: tuple[Any, ...]) -> bool:
@@ -61,8 +63,12 @@ class DirectRtpReceive:
         counters["_RTCDtlsTransport__rx_bytes"] += len(data)
         counters["_RTCDtlsTransport__rx_packets"] += 1
         arrival_time_ms = ntp_clock.current_ms()
+        srtp = self._srtp
+        if srtp is None or srtp.session is not rx_srtp:
+            srtp = self._srtp = SrtpBuffer(rx_srtp)
         try:
-            packet = parse_rtp(rx_srtp.unprotect(data), self._extensions)
+            # Unprotected in place; the parsed packet holds copies (media/srtp_buffer.py).
+            packet = parse_rtp(srtp.unprotect(data), self._extensions)
         except (pylibsrtp.Error, ValueError, struct.error):
             return True  # aiortc drops these too (and logs them at debug level)
         receiver = dtls._rtp_router.route_rtp(packet)

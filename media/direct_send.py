@@ -1,35 +1,77 @@
-"""Sending a forwarded packet without five coroutine frames per copy.
+"""Where forwarded copies go: a subscriber transport's SRTP session and UDP socket, found once.
 
 aiortc sends RTP through `RTCDtlsTransport._send_rtp` (SRTP protect) -> `RTCIceTransport._send`
 -> aioice `Connection.send` -> `sendto` -> `StunProtocol.send_data` -> the UDP transport's
 `sendto`. Every step is a coroutine that never suspends; on a server that makes a copy per
-subscriber per packet, those frames are a fifth of the cost of a copy (bench/sfu.py). Here the
-same steps run as plain calls when the selected pair is a direct UDP pair; anything else (a
-TURN relay, a transport not connected yet) returns False and the caller takes aiortc's path.
-The aiortc/aioice internals read here are listed in docs/media.md.
+subscriber per packet, those frames were a fifth of the cost of a copy (bench/sfu.py). A
+`DirectRoute` holds what those steps look up (the SRTP session, the nominated pair's socket
+and address) for as long as the pair stays nominated and DTLS connected; the forwarding path
+builds each copy inside the route's SRTP buffer (media/srtp_buffer.py) and sends it with one
+`sendto`. Anything else (a TURN relay, a transport not connected yet) has no route and takes
+aiortc's path. The aiortc/aioice/asyncio internals read here are listed in docs/media.md.
 """
 
 from __future__ import annotations
 
-from aioice.ice import StunProtocol
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from aioice.ice import CandidatePair, StunProtocol
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 
+from media.srtp_buffer import SrtpBuffer
 
-def send_rtp_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
-    """Protect and send one RTP packet at once; False: use `await dtls._send_rtp(data)`."""
-    if dtls._state is not State.CONNECTED:
-        return False
-    pair = dtls.transport._connection._nominated.get(1)
+# sendto(data, address) of the pair's socket.
+SendTo = Callable[[Any, tuple[Any, ...]], Any]
+
+
+@dataclasses.dataclass(slots=True)
+class DirectRoute:
+    """One connected transport's way out for forwarded RTP: protect in `srtp`, then `sendto`."""
+
+    dtls: RTCDtlsTransport
+    pair: CandidatePair
+    # aioice's dict of nominated pairs (by component): a different pair there ends the route.
+    nominated: dict[int, CandidatePair]
+    srtp: SrtpBuffer
+    sendto: SendTo
+    addr: tuple[Any, ...]
+    # The transport's name-mangled counters, which getStats() reports.
+    counters: dict[str, Any]
+
+    def is_current(self) -> bool:
+        return self.dtls._state is State.CONNECTED and self.nominated.get(1) is self.pair
+
+    def count(self, size: int) -> None:
+        counters = self.counters
+        counters["_RTCDtlsTransport__tx_bytes"] += size
+        counters["_RTCDtlsTransport__tx_packets"] += 1
+
+
+def direct_route(dtls: RTCDtlsTransport) -> DirectRoute | None:
+    """The route of `dtls`'s forwarded copies where its pair is plain UDP; None: aiortc's path."""
+    if dtls._state is not State.CONNECTED or dtls._tx_srtp is None:
+        return None
+    nominated = dtls.transport._connection._nominated
+    pair = nominated.get(1)
     if pair is None:
-        return False
+        return None
     protocol = pair.protocol
     # Exactly aioice's host/srflx protocol: a TURN allocation wraps data in its own framing.
     if type(protocol) is not StunProtocol or protocol.transport is None:
-        return False
-    protected = dtls._tx_srtp.protect(data)
-    protocol.transport.sendto(protected, pair.remote_addr)
-    # The transport's own counters, which getStats() reports (name-mangled privates).
-    counters = vars(dtls)
-    counters["_RTCDtlsTransport__tx_bytes"] += len(protected)
-    counters["_RTCDtlsTransport__tx_packets"] += 1
-    return True
+        return None
+    # The socket itself where asyncio's selector transport has one: its `sendto` wrapper only
+    # adds checks and a queue for a full buffer, and a real-time copy that finds the kernel
+    # buffer full is better dropped (the subscriber NACKs it) than queued.
+    sock = getattr(protocol.transport, "_sock", None)
+    sendto: SendTo = sock.sendto if sock is not None else protocol.transport.sendto
+    return DirectRoute(
+        dtls=dtls,
+        pair=pair,
+        nominated=nominated,
+        srtp=SrtpBuffer(dtls._tx_srtp),
+        sendto=sendto,
+        addr=pair.remote_addr,
+        counters=vars(dtls),
+    )

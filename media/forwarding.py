@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import pylibsrtp
 from aiortc.codecs import is_rtx
 from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCDtlsTransport
@@ -37,11 +38,12 @@ from aiortc.rtp import (
 from aiortc.utils import random32
 
 from media import ntp_clock
-from media.direct_send import send_rtp_now
+from media.direct_send import DirectRoute, direct_route
 from media.keyframes import KeyframeRequestThrottle
 from media.rate_window import WindowedRate
 from media.rtp_fastpath import RtpHeaderWriter, extension_ids
 from media.rtp_rewrite import StreamRewriter
+from media.srtp_buffer import MAX_PACKET
 from media.vp8 import is_keyframe_start
 
 logger = logging.getLogger(__name__)
@@ -93,6 +95,8 @@ class ForwardingReceiver(RTCRtpReceiver):
         self._tasks: set[asyncio.Task[None]] = set()
         # Consumers of the encoded packets beside the subscribers (analysis, recording).
         self._packet_sinks: list[PacketSink] = []
+        # Fixed by `receive()`: which of the negotiated payload types are RTX.
+        self._rtx_payload_types: frozenset[int] = frozenset()
 
     @property
     def subscribers(self) -> tuple[ForwardingSender, ...]:
@@ -152,6 +156,7 @@ class ForwardingReceiver(RTCRtpReceiver):
         for codec in parameters.codecs:
             if codec.payloadType is not None:
                 codecs[codec.payloadType] = codec
+        self._rtx_payload_types = frozenset(pt for pt, codec in codecs.items() if is_rtx(codec))
         for encoding in parameters.encodings:
             if encoding.rtx and encoding.rtx.ssrc is not None and encoding.ssrc is not None:
                 self._RTCRtpReceiver__rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
@@ -216,7 +221,7 @@ class ForwardingReceiver(RTCRtpReceiver):
             stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
         stream.add(packet)
 
-        if is_rtx(codec):
+        if packet.payload_type in self._rtx_payload_types:
             original_ssrc = self._RTCRtpReceiver__rtx_ssrc.get(packet.ssrc)
             apt = codec.parameters.get("apt")
             if (
@@ -252,6 +257,7 @@ class ForwardingReceiver(RTCRtpReceiver):
         now = time.monotonic()
         # One wall-clock reading serves every subscriber (abs-send-time and SR counters).
         ntp_time = ntp_clock.current_ntp_time()
+        abs_send_time = (ntp_time >> 14) & 0x00FFFFFF
         keyframe: bool | None = None
         for sender in tuple(self._subscribers):
             if sender.paused:
@@ -268,7 +274,7 @@ class ForwardingReceiver(RTCRtpReceiver):
                     continue
                 sender.open_gate(packet, now)
             # Plain calls on a direct UDP path; aiortc's coroutines only for TURN and such.
-            data = sender.forward_now(packet, now=now, ntp_time=ntp_time)
+            data = sender.forward(packet, now, ntp_time, abs_send_time)
             if data is not None:
                 self._spawn(
                     sender.send_through_aiortc(
@@ -314,10 +320,6 @@ class ForwardingSender(RTCRtpSender):
     _RTCRtpSender__rtp_history: dict[int, RtpPacket]
     _RTCRtpSender__rtp_started: asyncio.Event
     _RTCRtpSender__rtp_exited: asyncio.Event
-    _RTCRtpSender__ntp_timestamp: int
-    _RTCRtpSender__rtp_timestamp: int
-    _RTCRtpSender__octet_count: int
-    _RTCRtpSender__packet_count: int
 
     def __init__(self, kind: str, transport: RTCDtlsTransport) -> None:
         super().__init__(kind, transport)
@@ -326,7 +328,13 @@ class ForwardingSender(RTCRtpSender):
         # Paused by the room's subscriber budget (video only); resumes on a keyframe.
         self.paused = False
         self.packets_forwarded = 0
+        self.octets_forwarded = 0
+        self.last_sent_ntp_time = 0
         self.first_forwarded_at: float | None = None
+        # Where copies leave while the transport's pair stays the same (media/direct_send.py),
+        # and how it is looked up (tests substitute a lookup that watches the copies).
+        self._route: DirectRoute | None = None
+        self.route_for: Callable[[RTCDtlsTransport], DirectRoute | None] = direct_route
         self._source: ForwardingReceiver | None = None
         self._source_generation = 0
         self._payload_type: int | None = None
@@ -336,6 +344,42 @@ class ForwardingSender(RTCRtpSender):
         # `RtpPacket` from it only when the subscriber NACKs.
         self._sent: list[_SentPacket | None] = [None] * RTP_HISTORY_SIZE
         self._rewriter: StreamRewriter | None = None
+
+    # aiortc's sender-report loop and getStats() read these four name-mangled counters. They
+    # are views of our own: the forwarding path counts in plain attributes, per copy.
+    @property
+    def _RTCRtpSender__packet_count(self) -> int:
+        return self.packets_forwarded
+
+    @_RTCRtpSender__packet_count.setter
+    def _RTCRtpSender__packet_count(self, value: int) -> None:
+        self.packets_forwarded = value
+
+    @property
+    def _RTCRtpSender__octet_count(self) -> int:
+        return self.octets_forwarded
+
+    @_RTCRtpSender__octet_count.setter
+    def _RTCRtpSender__octet_count(self, value: int) -> None:
+        self.octets_forwarded = value
+
+    @property
+    def _RTCRtpSender__ntp_timestamp(self) -> int:
+        return self.last_sent_ntp_time
+
+    @_RTCRtpSender__ntp_timestamp.setter
+    def _RTCRtpSender__ntp_timestamp(self, value: int) -> None:
+        self.last_sent_ntp_time = value
+
+    @property
+    def _RTCRtpSender__rtp_timestamp(self) -> int:
+        # The RTP timestamp of the newest packet, which the sender report pairs with its NTP
+        # time: the rewriter's newest output.
+        return self._rewriter.last_timestamp if self._rewriter is not None else 0
+
+    @_RTCRtpSender__rtp_timestamp.setter
+    def _RTCRtpSender__rtp_timestamp(self, value: int) -> None:
+        pass  # aiortc's initial 0; the rewriter answers from then on
 
     @property
     def source(self) -> ForwardingReceiver | None:
@@ -465,51 +509,33 @@ class ForwardingSender(RTCRtpSender):
     async def send_through_aiortc(
         self, data: bytes, payload_size: int, *, now: float, ntp_time: int
     ) -> None:
-        """What `forward_now` could not send directly (a TURN pair, say): aiortc's path."""
+        """What `forward` could not send directly (a TURN pair, say): aiortc's path."""
         try:
             await self.transport._send_rtp(data)
         except ConnectionError:
             return
-        self.count_sent(payload_size, now=now, ntp_time=ntp_time)
+        self.count_sent(payload_size, now, ntp_time)
 
-    def forward_now(self, packet: RtpPacket, *, now: float, ntp_time: int) -> bytes | None:
-        """Send at once where the path allows; else return the bytes for `_send_rtp`."""
-        data = self.prepare(packet, now=now, ntp_time=ntp_time)
-        if data is None or not send_rtp_now(self.transport, data):
-            return data
-        self.count_sent(len(packet.payload), now=now, ntp_time=ntp_time)
-        return None
+    def forget_route(self) -> None:
+        """Look the transport's way out up again at the next copy."""
+        self._route = None
 
-    def prepare(self, packet: RtpPacket, *, now: float, ntp_time: int) -> bytes | None:
-        """`packet` rewritten into this subscriber's stream, serialized (None: do not send)."""
-        rewriter = self._rewriter
-        source = self._source
+    def forward(
+        self, packet: RtpPacket, now: float, ntp_time: int, abs_send_time: int
+    ) -> bytes | None:
+        """Send `packet`, rewritten into this subscriber's stream, at once where the path allows.
+
+        Returns the packet's bytes when it must go through aiortc instead
+        (`send_through_aiortc`), else None. Positional arguments: this runs once per copy.
+        """
         writer = self._writer
-        # `_enabled` is aiortc's flag for a negotiated direction that excludes sending.
-        if rewriter is None or source is None or writer is None or not self._enabled:
-            return None
-        if (
-            not rewriter.active
-            or rewriter.ssrc != packet.ssrc
-            or self._source_generation != source.generation
-        ):
-            if self.kind == "video":
-                # Video epochs start only at the keyframe gate (`open_gate`), never mid-GOP.
-                self._begin_epoch(source)
-                return None
-            self._start_epoch(packet, now)
-        mapped = rewriter.map(packet.sequence_number, packet.timestamp, now)
-        if mapped is None:
+        mapped = self._map(packet, now)
+        if mapped is None or writer is None:
             return None
         sequence_number, timestamp = mapped
-
-        # The bytes aiortc's `RtpPacket.serialize` would produce for the packet with our SSRC,
-        # payload type, (seq, ts), mid and abs-send-time, and the publisher's audio level
-        # (media/rtp_fastpath.py, checked byte for byte in tests/media/test_rtp_fastpath.py).
         marker = packet.marker
         payload = packet.payload
         padding_size = packet.padding_size
-        abs_send_time = (ntp_time >> 14) & 0x00FFFFFF
         audio_level = packet.extensions.audio_level
         # Kept for `_retransmit`, which serves the subscriber's NACKs.
         self._sent[sequence_number % RTP_HISTORY_SIZE] = (
@@ -521,6 +547,35 @@ class ForwardingSender(RTCRtpSender):
             abs_send_time,
             audio_level,
         )
+
+        route = self._route
+        if route is None or not route.is_current():
+            route = self._route = self.route_for(self.transport)
+        if route is not None and not padding_size:
+            # Built where it is protected: the bytes aiortc's `RtpPacket.serialize` would
+            # produce (media/rtp_fastpath.py), then SRTP in place (media/srtp_buffer.py).
+            srtp = route.srtp
+            view = srtp.view
+            start = writer.write_header(
+                view, marker, sequence_number, timestamp, abs_send_time, audio_level
+            )
+            end = start + len(payload)
+            if end <= MAX_PACKET:
+                view[start:end] = payload
+                try:
+                    protected = srtp.protect(end)
+                    route.sendto(protected, route.addr)
+                except BlockingIOError:
+                    # The socket's buffer is full: lost like a packet on the way, and the
+                    # subscriber NACKs it.
+                    return None
+                except (OSError, pylibsrtp.Error):
+                    logger.debug("copy not sent; the route is looked up again", exc_info=True)
+                    self._route = None
+                    return None
+                route.count(len(protected))
+                self.count_sent(len(payload), now, ntp_time)
+                return None
         return writer.serialize(
             marker=marker,
             sequence_number=sequence_number,
@@ -531,15 +586,26 @@ class ForwardingSender(RTCRtpSender):
             padding_size=padding_size,
         )
 
-    def count_sent(self, payload_size: int, *, now: float, ntp_time: int) -> None:
-        """Account for a packet `prepare` built that reached the transport."""
-        # Sender-report counters read by aiortc's `_run_rtcp`; the (NTP, RTP) pair describes
-        # the newest packet, not a late retransmission.
-        assert self._rewriter is not None
-        self._RTCRtpSender__ntp_timestamp = ntp_time
-        self._RTCRtpSender__rtp_timestamp = self._rewriter.last_timestamp
-        self._RTCRtpSender__octet_count += payload_size
-        self._RTCRtpSender__packet_count += 1
+    def _map(self, packet: RtpPacket, now: float) -> tuple[int, int] | None:
+        """(seq, ts) of `packet` in this subscriber's stream; None: do not send it."""
+        rewriter = self._rewriter
+        source = self._source
+        # `_enabled` is aiortc's flag for a negotiated direction that excludes sending.
+        if rewriter is None or source is None or not self._enabled:
+            return None
+        # An active epoch has the SSRC of its source; an ended one has none.
+        if rewriter.ssrc != packet.ssrc or self._source_generation != source.generation:
+            if self.kind == "video":
+                # Video epochs start only at the keyframe gate (`open_gate`), never mid-GOP.
+                self._begin_epoch(source)
+                return None
+            self._start_epoch(packet, now)
+        return rewriter.map(packet.sequence_number, packet.timestamp, now)
+
+    def count_sent(self, payload_size: int, now: float, ntp_time: int) -> None:
+        """Account for a copy that reached the transport (aiortc's sender reports read it)."""
         self.packets_forwarded += 1
+        self.octets_forwarded += payload_size
+        self.last_sent_ntp_time = ntp_time
         if self.first_forwarded_at is None:
             self.first_forwarded_at = now

@@ -5,6 +5,8 @@
 header extensions mid, abs-send-time and audio level), without building an `RtpPacket` and
 a `HeaderExtensions` per packet: the header and extension block are laid out once per sender,
 and only the marker, sequence number, timestamp, abs-send-time and audio level are patched in.
+`write_header` patches them into a caller's buffer (the forwarding path's SRTP buffer,
+media/srtp_buffer.py), so that a copy is built where it is protected.
 tests/media/test_rtp_fastpath.py checks it byte for byte against aiortc.
 """
 
@@ -115,6 +117,34 @@ class RtpHeaderWriter:
         self._plain = _Layout(ssrc, mid_bytes, ids, with_audio_level=False)
         self._with_level = _Layout(ssrc, mid_bytes, ids, with_audio_level=True)
 
+    def write_header(
+        self,
+        buffer: bytearray | memoryview,
+        marker: int,
+        sequence_number: int,
+        timestamp: int,
+        abs_send_time: int,
+        audio_level: tuple[bool, int] | None,
+    ) -> int:
+        """Write the packet's header (padding bit clear) at the start of `buffer`; its length.
+
+        Positional arguments: this runs once per forwarded copy.
+        """
+        layout = self._plain if audio_level is None else self._with_level
+        template = layout.template
+        size = len(template)
+        buffer[:size] = template
+        _SEQ_TS.pack_into(buffer, 1, (marker << 7) | self._payload_type, sequence_number, timestamp)
+        if layout.abs_offset >= 0:
+            _U32.pack_into(
+                buffer, layout.abs_offset, layout.abs_prefix | (abs_send_time & 0xFFFFFF)
+            )
+        if layout.audio_level_offset >= 0 and audio_level is not None:
+            buffer[layout.audio_level_offset] = (0x80 if audio_level[0] else 0) | (
+                audio_level[1] & 0x7F
+            )
+        return size
+
     def serialize(
         self,
         *,
@@ -127,15 +157,8 @@ class RtpHeaderWriter:
         padding_size: int = 0,
     ) -> bytes:
         """The bytes of `RtpPacket.serialize` for this packet (padding bytes are random)."""
-        layout = self._plain if audio_level is None else self._with_level
-        buf = bytearray(layout.template)
-        _SEQ_TS.pack_into(buf, 1, (marker << 7) | self._payload_type, sequence_number, timestamp)
-        if layout.abs_offset >= 0:
-            _U32.pack_into(buf, layout.abs_offset, layout.abs_prefix | (abs_send_time & 0xFFFFFF))
-        if layout.audio_level_offset >= 0 and audio_level is not None:
-            buf[layout.audio_level_offset] = (0x80 if audio_level[0] else 0) | (
-                audio_level[1] & 0x7F
-            )
+        buf = bytearray()
+        self.write_header(buf, marker, sequence_number, timestamp, abs_send_time, audio_level)
         if padding_size > 0:
             buf[0] |= 0x20
             buf += payload

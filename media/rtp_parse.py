@@ -49,14 +49,18 @@ class IndexedExtensionsMap(HeaderExtensionsMap):
         self.kinds = kinds
 
 
-def parse_rtp(data: bytes, extensions_map: IndexedExtensionsMap) -> RtpPacket:
-    """`RtpPacket.parse(data, extensions_map)`, faster for the usual packets; ValueError if bad."""
+def parse_rtp(data: bytes | memoryview, extensions_map: IndexedExtensionsMap) -> RtpPacket:
+    """`RtpPacket.parse(data, extensions_map)`, faster for the usual packets; ValueError if bad.
+
+    `data` may be a view of a buffer that is reused afterwards (media/srtp_buffer.py): the
+    packet keeps copies, never views.
+    """
     if len(data) < 12:
         raise ValueError("RTP packet length is less than 12 bytes")
     first, second, sequence_number, timestamp, ssrc = _FIXED.unpack_from(data)
     # Version 2 and no CSRCs, the fast case; aiortc's parser judges everything else.
     if first & 0xCF != 0x80:
-        return RtpPacket.parse(data, extensions_map)
+        return RtpPacket.parse(bytes(data), extensions_map)
     packet = RtpPacket(
         payload_type=second & 0x7F,
         marker=second >> 7,
@@ -73,7 +77,7 @@ def parse_rtp(data: bytes, extensions_map: IndexedExtensionsMap) -> RtpPacket:
         if len(data) < end:
             raise ValueError("RTP packet has truncated extension value")
         if profile != _ONE_BYTE_PROFILE:
-            return RtpPacket.parse(data, extensions_map)
+            return RtpPacket.parse(bytes(data), extensions_map)
         kinds = extensions_map.kinds
         extensions = packet.extensions
         at = 16
@@ -92,10 +96,10 @@ def parse_rtp(data: bytes, extensions_map: IndexedExtensionsMap) -> RtpPacket:
                 level = data[at]
                 extensions.audio_level = (level & 0x80 == 0x80, level & 0x7F)
             elif kind == _MID:
-                extensions.mid = data[at : at + length].decode("utf8")
+                extensions.mid = bytes(data[at : at + length]).decode("utf8")
             elif kind is not None:
                 # Decoded by aiortc only (or malformed, which aiortc reports its own way).
-                return RtpPacket.parse(data, extensions_map)
+                return RtpPacket.parse(bytes(data), extensions_map)
             at += length
         pos = end
     if first & 0x20:
@@ -103,7 +107,7 @@ def parse_rtp(data: bytes, extensions_map: IndexedExtensionsMap) -> RtpPacket:
         if not padding or padding > len(data) - pos:
             raise ValueError("RTP packet padding length is invalid")
         packet.padding_size = padding
-        packet.payload = data[pos:-padding]
+        packet.payload = bytes(data[pos:-padding])
     else:
-        packet.payload = data[pos:]
+        packet.payload = bytes(data[pos:])
     return packet

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtp import RtpPacket
+from pylibsrtp import Session
 
 from media import MediaRoom, MediaServer
 from media.client_peer import ClientPeer
+from media.direct_send import DirectRoute, direct_route
+from media.forwarding import ForwardingSender
+from media.srtp_buffer import SrtpBuffer
 from media.synthetic import SyntheticVideoTrack
 
 # Small frames keep several VP8 encoders and decoders within a 2-core budget.
@@ -83,20 +91,67 @@ async def wait_for_source(peer: ClientPeer, mid: str, source_id: int, timeout: f
 def record_video_payloads(call: Call, participant_id: str) -> list[bytes]:
     """Start recording the RTP payloads the server sends on this participant's video sender."""
     _, senders = call.room.forwarding_parts(participant_id)
-    sender = next(s for s in senders if s.kind == "video")
+    sender = next(s for s in senders if isinstance(s, ForwardingSender) and s.kind == "video")
     payloads: list[bytes] = []
-    # Forwarded packets leave through the direct path (media/direct_send.py) exactly as
-    # `prepare` built them; what `prepare` returns is what the subscriber is sent.
-    prepare = sender.prepare
+    forward = sender.forward
 
-    def recording_prepare(packet: RtpPacket, *, now: float, ntp_time: int) -> bytes | None:
-        data = prepare(packet, now=now, ntp_time=ntp_time)
-        if data is not None:
+    # A copy was sent when `forward` counted it (the direct path) or returned its bytes for
+    # aiortc's path.
+    def recording_forward(
+        packet: RtpPacket, now: float, ntp_time: int, abs_send_time: int
+    ) -> bytes | None:
+        before = sender.packets_forwarded
+        data = forward(packet, now, ntp_time, abs_send_time)
+        if data is not None or sender.packets_forwarded > before:
             payloads.append(packet.payload)
         return data
 
-    sender.prepare = recording_prepare  # type: ignore[method-assign]
+    sender.forward = recording_forward  # type: ignore[method-assign]
     return payloads
+
+
+class _RecordingSrtp(SrtpBuffer):
+    """A route's SRTP buffer that keeps each RTP packet it protects, as built."""
+
+    def __init__(self, session: Session, sent: list[bytes]) -> None:
+        super().__init__(session)
+        self.sent = sent
+
+    def protect(self, length: int) -> memoryview:
+        self.sent.append(bytes(self.view[:length]))
+        return super().protect(length)
+
+
+def watch_direct_sends(
+    sender: ForwardingSender, lose: Callable[[bytes], bool] | None = None
+) -> list[bytes]:
+    """From now on, record the RTP packets (before SRTP) `sender` sends on its direct route, and
+    drop at the socket those that `lose` picks (the RTP header stays readable under SRTP)."""
+    sent: list[bytes] = []
+
+    def watched_route(dtls: RTCDtlsTransport) -> DirectRoute | None:
+        route = direct_route(dtls)
+        if route is None:
+            return None
+        sendto = route.sendto
+
+        def lossy_sendto(data: Any, addr: tuple[Any, ...]) -> Any:
+            if lose is not None and lose(bytes(data)):
+                return len(data)
+            return sendto(data, addr)
+
+        return dataclasses.replace(
+            route, srtp=_RecordingSrtp(route.srtp.session, sent), sendto=lossy_sendto
+        )
+
+    sender.route_for = watched_route
+    sender.forget_route()
+    return sent
+
+
+def stop_watching_direct_sends(sender: ForwardingSender) -> None:
+    sender.route_for = direct_route
+    sender.forget_route()
 
 
 def out_of_order_runs(peer: ClientPeer) -> list[str]:

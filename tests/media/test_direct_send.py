@@ -1,13 +1,15 @@
-"""The direct send path (media/direct_send.py) carries forwarded copies on a UDP pair and
-keeps the transport's own counters, and steps aside where aiortc's path is needed."""
+"""The direct route (media/direct_send.py) carries forwarded copies on a UDP pair and keeps the
+transport's own counters, and steps aside where aiortc's path is needed."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RTCTransportStats
+from aiortc.stats import RTCOutboundRtpStreamStats, RTCRemoteOutboundRtpStreamStats
 
-from media.direct_send import send_rtp_now
+from media.direct_send import direct_route
 from media.forwarding import ForwardingSender
 from tests.media.media_harness import Call
 
@@ -50,8 +52,45 @@ async def test_forwarded_copies_take_the_direct_path_and_are_counted(call: Call)
 
 
 async def test_a_transport_that_is_not_connected_takes_aiortcs_path(call: Call) -> None:
-    await call.join("alice", source_id=1)
+    alice = await call.join("alice", source_id=1)
+    await call.join("bob", source_id=2)
+    await alice.wait_for_video_frames(1, timeout=10)
     _, senders = call.room.forwarding_parts("alice")
     transport: Any = senders[0].transport
+    assert direct_route(transport) is not None
     await transport.stop()
-    assert send_rtp_now(transport, b"\x80" + bytes(20)) is False
+    for _ in range(100):
+        if transport.state == "closed":
+            break
+        await asyncio.sleep(0.01)
+    assert transport.state == "closed"
+    assert direct_route(transport) is None
+
+
+async def test_sender_reports_carry_the_forwarded_counts(call: Call) -> None:
+    await call.join("alice", source_id=1)
+    bob = await call.join("bob", source_id=2)
+    await bob.wait_for_video_frames(5, timeout=10)
+    _, senders = call.room.forwarding_parts("bob")
+    sender = next(s for s in senders if isinstance(s, ForwardingSender) and s.kind == "video")
+    receivers = [t.receiver for t in bob._pc.getTransceivers() if t.kind == "video"]
+
+    # aiortc's sender-report loop reads the forwarding sender's own counters.
+    reported: list[RTCRemoteOutboundRtpStreamStats] = []
+    for _ in range(300):
+        for receiver in receivers:
+            reported += [
+                s
+                for s in (await receiver.getStats()).values()
+                if isinstance(s, RTCRemoteOutboundRtpStreamStats) and s.ssrc == sender._ssrc
+            ]
+        if reported:
+            break
+        await asyncio.sleep(0.01)
+    assert reported, "bob received no sender report for alice's video"
+    assert 0 < reported[0].packetsSent <= sender.packets_forwarded
+    assert 0 < reported[0].bytesSent <= sender.octets_forwarded
+    [outbound] = [
+        s for s in (await sender.getStats()).values() if isinstance(s, RTCOutboundRtpStreamStats)
+    ]
+    assert outbound.packetsSent == sender.packets_forwarded

@@ -7,7 +7,7 @@ from typing import Any
 from aiortc.rtp import is_rtcp
 
 from media.forwarding import ForwardingSender
-from tests.media.media_harness import Call
+from tests.media.media_harness import Call, stop_watching_direct_sends, watch_direct_sends
 
 
 def _header_length(data: bytes) -> int:
@@ -26,16 +26,9 @@ async def test_retransmission_repeats_the_forwarded_packet_in_rtx(call: Call) ->
     sender: ForwardingSender = next(s for s in senders if s.kind == "video")
     transport: Any = sender.transport
     send_rtp = transport._send_rtp
-    prepare = sender.prepare
-    sent: list[bytes] = []
-
-    # Forwarded packets leave through the direct path (media/direct_send.py) as `prepare`
-    # built them; retransmissions through aiortc's `_send_rtp`.
-    def capture_forwarded(packet: Any, *, now: float, ntp_time: int) -> bytes | None:
-        data = prepare(packet, now=now, ntp_time=ntp_time)
-        if data is not None:
-            sent.append(data)
-        return data
+    # Forwarded packets leave by the direct route (media/direct_send.py), retransmissions
+    # through aiortc's `_send_rtp`.
+    sent = watch_direct_sends(sender)
 
     async def capture(data: bytes) -> None:
         if not is_rtcp(data):
@@ -43,7 +36,6 @@ async def test_retransmission_repeats_the_forwarded_packet_in_rtx(call: Call) ->
         await send_rtp(data)
 
     transport._send_rtp = capture
-    sender.prepare = capture_forwarded  # type: ignore[method-assign]
     try:
         await bob.wait_for_video_frames(bob.stats.video_frames["1"] + 3, timeout=10)
         original = next(d for d in reversed(sent) if int.from_bytes(d[8:12], "big") == sender._ssrc)
@@ -57,7 +49,7 @@ async def test_retransmission_repeats_the_forwarded_packet_in_rtx(call: Call) ->
         assert not [d for d in sent if int.from_bytes(d[8:12], "big") == sender._rtx_ssrc]
     finally:
         transport._send_rtp = send_rtp
-        sender.prepare = prepare  # type: ignore[method-assign]
+        stop_watching_direct_sends(sender)
 
     header = _header_length(original)
     assert _header_length(rtx) == header

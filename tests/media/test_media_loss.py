@@ -6,12 +6,10 @@ import asyncio
 import itertools
 from typing import Any
 
-import pytest
 from aiortc.rtp import RtpPacket, is_rtcp
 
-from media import forwarding
 from media.forwarding import ForwardingReceiver, ForwardingSender
-from tests.media.media_harness import Call
+from tests.media.media_harness import Call, stop_watching_direct_sends, watch_direct_sends
 
 DROP_EVERY = 15
 
@@ -61,7 +59,7 @@ async def test_upstream_loss_is_nacked_and_the_retransmission_fills_the_hole(cal
 
 
 async def test_downstream_loss_is_served_from_the_forwarding_senders_history(
-    call: Call, monkeypatch: pytest.MonkeyPatch
+    call: Call,
 ) -> None:
     """Packets lost between server and subscriber are retransmitted by the server itself."""
     await call.join("alice", source_id=1)
@@ -86,15 +84,8 @@ async def test_downstream_loss_is_served_from_the_forwarding_senders_history(
         if not lose(data):
             await send_rtp(data)
 
-    # Forwarded copies leave through the direct path (media/direct_send.py): lose them there.
-    direct = forwarding.send_rtp_now
-
-    def lossy_direct(dtls: Any, data: bytes) -> bool:
-        if dtls is transport and lose(data):
-            return True
-        return direct(dtls, data)
-
-    monkeypatch.setattr(forwarding, "send_rtp_now", lossy_direct)
+    # Forwarded copies leave by the direct route (media/direct_send.py): lose them at its socket.
+    watch_direct_sends(sender, lose)
 
     retransmit = sender._retransmit
 
@@ -107,7 +98,7 @@ async def test_downstream_loss_is_served_from_the_forwarding_senders_history(
     start = len(bob.stats.marks["1"])
     await bob.wait_for_video_frames(bob.stats.video_frames["1"] + 45, timeout=10)
     transport._send_rtp = send_rtp
-    monkeypatch.setattr(forwarding, "send_rtp_now", direct)
+    stop_watching_direct_sends(sender)
     # The last drops are NACKed once the next packets arrive: give them a round trip.
     await asyncio.sleep(0.3)
 

@@ -111,14 +111,15 @@ async def test_ceiling_pauses_thumbnails_and_resumes_them_on_a_keyframe(call: Ca
         s for s in senders if isinstance(s, ForwardingSender) and s.kind == "video" and s.paused
     )
     first_resumed: list[bytes] = []
-    original = from_b.prepare
+    original = from_b.forward
 
-    def watch(packet, *, now, ntp_time):  # type: ignore[no-untyped-def]
+    def watch(packet, now, ntp_time, abs_send_time):  # type: ignore[no-untyped-def]
+        # The fan-out hands a sender only what passed its pause and keyframe gate.
         if not first_resumed:
             first_resumed.append(packet.payload)
-        return original(packet, now=now, ntp_time=ntp_time)
+        return original(packet, now, ntp_time, abs_send_time)
 
-    from_b.prepare = watch  # type: ignore[method-assign]
+    from_b.forward = watch  # type: ignore[method-assign]
     call.room.set_bitrate_policy(dataclasses.replace(tight, subscriber_ceiling_bps=50_000_000))
     await call.wait_event("c", "video_resumed")
     await _wait_frames_from(c, 2, paused_at + 5, timeout=5)
