@@ -21,7 +21,7 @@ import struct
 from typing import Any
 
 import pylibsrtp
-from aioice.ice import StunProtocol
+from aioice.ice import CandidatePair, StunProtocol
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 
 from media import ntp_clock
@@ -34,7 +34,16 @@ from media.udp_reads import DIRECT_RECEIVE_ATTRIBUTE
 class DirectRtpReceive:
     """The RTP receive path of one server-side DTLS transport, as plain calls."""
 
-    __slots__ = ("_dtls", "_extensions", "_protocol", "_srtp", "_tasks")
+    __slots__ = (
+        "_dtls",
+        "_extensions",
+        "_nominated",
+        "_pair",
+        "_pair_address",
+        "_protocol",
+        "_srtp",
+        "_tasks",
+    )
 
     def __init__(
         self, dtls: RTCDtlsTransport, protocol: StunProtocol, extensions: IndexedExtensionsMap
@@ -42,6 +51,10 @@ class DirectRtpReceive:
         self._dtls = dtls
         self._protocol = protocol
         self._extensions = extensions
+        # aioice's dict of nominated pairs (it keeps the one dict), and the pair last seen there.
+        self._nominated: dict[int, CandidatePair] = dtls.transport._connection._nominated
+        self._pair: CandidatePair | None = None
+        self._pair_address: tuple[Any, ...] | None = None
         self._srtp: SrtpBuffer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -54,8 +67,13 @@ class DirectRtpReceive:
         rx_srtp = dtls._rx_srtp
         if rx_srtp is None or dtls._state is not State.CONNECTED:
             return False
-        pair = dtls.transport._connection._nominated.get(1)
-        if pair is None or pair.protocol is not self._protocol or pair.remote_addr != addr:
+        pair = self._nominated.get(1)
+        if pair is not self._pair:
+            if pair is None or pair.protocol is not self._protocol:
+                return False
+            self._pair = pair
+            self._pair_address = pair.remote_addr
+        if addr != self._pair_address:
             return False
 
         # From here on the packet is ours: unprotecting it advances SRTP's replay window.

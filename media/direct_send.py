@@ -43,9 +43,12 @@ class DirectRoute:
     def is_current(self) -> bool:
         return self.dtls._state is State.CONNECTED and self.nominated.get(1) is self.pair
 
-    def count(self, size: int) -> None:
+    def send(self, length: int) -> None:
+        """Protect the RTP packet in `srtp.view[:length]` and send it (OSError, pylibsrtp.Error)."""
+        protected = self.srtp.protect(length)
+        self.sendto(protected, self.addr)
         counters = self.counters
-        counters["_RTCDtlsTransport__tx_bytes"] += size
+        counters["_RTCDtlsTransport__tx_bytes"] += len(protected)
         counters["_RTCDtlsTransport__tx_packets"] += 1
 
 

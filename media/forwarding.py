@@ -276,11 +276,7 @@ class ForwardingReceiver(RTCRtpReceiver):
             # Plain calls on a direct UDP path; aiortc's coroutines only for TURN and such.
             data = sender.forward(packet, now, ntp_time, abs_send_time)
             if data is not None:
-                self._spawn(
-                    sender.send_through_aiortc(
-                        data, len(packet.payload), now=now, ntp_time=ntp_time
-                    )
-                )
+                self._spawn(sender.send_through_aiortc(data, len(packet.payload), ntp_time))
 
     def add_packet_sink(self, sink: PacketSink) -> None:
         """Also hand every packet (RTX unwrapped) to `sink`, which must return at once."""
@@ -330,7 +326,6 @@ class ForwardingSender(RTCRtpSender):
         self.packets_forwarded = 0
         self.octets_forwarded = 0
         self.last_sent_ntp_time = 0
-        self.first_forwarded_at: float | None = None
         # Where copies leave while the transport's pair stays the same (media/direct_send.py),
         # and how it is looked up (tests substitute a lookup that watches the copies).
         self._route: DirectRoute | None = None
@@ -506,15 +501,13 @@ class ForwardingSender(RTCRtpSender):
         self._rewriter.end_epoch()
         self._rewriter.start(packet.sequence_number, packet.timestamp, packet.ssrc, now)
 
-    async def send_through_aiortc(
-        self, data: bytes, payload_size: int, *, now: float, ntp_time: int
-    ) -> None:
+    async def send_through_aiortc(self, data: bytes, payload_size: int, ntp_time: int) -> None:
         """What `forward` could not send directly (a TURN pair, say): aiortc's path."""
         try:
             await self.transport._send_rtp(data)
         except ConnectionError:
             return
-        self.count_sent(payload_size, now, ntp_time)
+        self.count_sent(payload_size, ntp_time)
 
     def forget_route(self) -> None:
         """Look the transport's way out up again at the next copy."""
@@ -554,8 +547,7 @@ class ForwardingSender(RTCRtpSender):
         if route is not None and not padding_size:
             # Built where it is protected: the bytes aiortc's `RtpPacket.serialize` would
             # produce (media/rtp_fastpath.py), then SRTP in place (media/srtp_buffer.py).
-            srtp = route.srtp
-            view = srtp.view
+            view = route.srtp.view
             start = writer.write_header(
                 view, marker, sequence_number, timestamp, abs_send_time, audio_level
             )
@@ -563,8 +555,7 @@ class ForwardingSender(RTCRtpSender):
             if end <= MAX_PACKET:
                 view[start:end] = payload
                 try:
-                    protected = srtp.protect(end)
-                    route.sendto(protected, route.addr)
+                    route.send(end)
                 except BlockingIOError:
                     # The socket's buffer is full: lost like a packet on the way, and the
                     # subscriber NACKs it.
@@ -573,8 +564,10 @@ class ForwardingSender(RTCRtpSender):
                     logger.debug("copy not sent; the route is looked up again", exc_info=True)
                     self._route = None
                     return None
-                route.count(len(protected))
-                self.count_sent(len(payload), now, ntp_time)
+                # `count_sent`, inline: this runs once per copy.
+                self.packets_forwarded += 1
+                self.octets_forwarded += len(payload)
+                self.last_sent_ntp_time = ntp_time
                 return None
         return writer.serialize(
             marker=marker,
@@ -602,10 +595,8 @@ class ForwardingSender(RTCRtpSender):
             self._start_epoch(packet, now)
         return rewriter.map(packet.sequence_number, packet.timestamp, now)
 
-    def count_sent(self, payload_size: int, now: float, ntp_time: int) -> None:
+    def count_sent(self, payload_size: int, ntp_time: int) -> None:
         """Account for a copy that reached the transport (aiortc's sender reports read it)."""
         self.packets_forwarded += 1
         self.octets_forwarded += payload_size
         self.last_sent_ntp_time = ntp_time
-        if self.first_forwarded_at is None:
-            self.first_forwarded_at = now
