@@ -25,9 +25,11 @@ after a warm-up: cpu_per_stream_pct = 100 * CPU seconds / (streams * seconds), a
 delivered stream-second (delivered frames / 15), which is the fair unit for a server that
 cannot keep up.  The server is pinned to CPU 0 and the peers (this process) to CPU 1, so "on
 one core" means what it says and the peers cannot take the server's core; other work on the
-machine still can, so compare ratios within one run.  UDP datagrams the kernel dropped for a
-full receive buffer are counted per side (/proc/net/udp), as are the frames each publisher
-sent: a room whose peers fell behind is flagged `peers_starved` and measured again
+machine still can, so compare ratios within one run.  Each room is measured `--rounds` times
+(default 2), the paths in A B B A order so that a drift in the machine's load favours none;
+a room reports the median of its rounds' CPU figures (`rounds` lists them) and the worst of
+their frame rates.  UDP datagrams the kernel dropped for a full receive buffer are counted
+per side (/proc/net/udp), as are the frames each publisher sent: a room whose peers fell behind is flagged `peers_starved` and measured again
 (`--attempts`), since its frame rates say little about the server.
 
 Cheap peers, so that they do not starve the server.  Publishers send one shared pre-encoded
@@ -1022,6 +1024,7 @@ class Plan:
     server_receive_buffer: int | None
     attempts: int
     budget: float
+    rounds: int = 1
 
 
 def _code_version() -> dict[str, str]:
@@ -1083,6 +1086,7 @@ async def measure_room(
     janus: JanusInstall | None,
     *,
     final_attempt: bool = True,
+    with_late_joins: bool = True,
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
     """One room through one server: the room's figures, and late-joiner samples (Hoiva)."""
     cpu = SERVER_CPU if plan.pin else None
@@ -1122,7 +1126,8 @@ async def measure_room(
         result.update(_figures(before, after, participants, streams))
 
         if (
-            isinstance(driver, HoivaDriver)
+            with_late_joins
+            and isinstance(driver, HoivaDriver)
             and n == plan.late_join_n
             and (final_attempt or not result["peers_starved"])
         ):
@@ -1286,6 +1291,51 @@ def _skipped(n: int, path: str, reason: str) -> dict[str, Any]:
     }
 
 
+def _skip_reason(
+    path: str,
+    n: int,
+    rooms: list[dict[str, Any]],
+    relay_collapsed_at: int | None,
+    relay_max_n: int,
+) -> dict[str, Any] | None:
+    """The skipped-room entry for a MediaRelay room not worth running, else None."""
+    if path != "mediarelay":
+        return None
+    if relay_collapsed_at is not None:
+        return _skipped(n, path, f"collapsed at n={relay_collapsed_at} (< 1 fps)")
+    if n > relay_max_n:
+        last: dict[str, Any] = next((r for r in reversed(rooms) if r["path"] == path), {})
+        fps = last.get("min_subscriber_fps")
+        skipped = _skipped(n, path, f"not run past n={relay_max_n} (min {fps} fps there)")
+        skipped["collapsed"] = fps is not None and fps < FPS / 2
+        return skipped
+    return None
+
+
+# Per-round figures combined by their median; the frame rates by their worst round.
+_MEDIAN_FIGURES = ("cpu_per_stream_pct", "cpu_per_delivered_stream_pct", "server_core_pct")
+_WORST_FIGURES = ("min_subscriber_fps", "median_subscriber_fps")
+
+
+def _combine_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One room's entry from its rounds: the last round's details, the rounds' figures."""
+    measured = [r for r in rounds if "skipped" not in r and "error" not in r]
+    if len(rounds) == 1 or not measured:
+        return rounds[-1]
+    room = dict(measured[-1])
+    for key in _MEDIAN_FIGURES:
+        values = [r[key] for r in measured if r.get(key) is not None]
+        if values:
+            room[key] = round(statistics.median(values), 3)
+    for key in _WORST_FIGURES:
+        values = [r[key] for r in measured if r.get(key) is not None]
+        if values:
+            room[key] = min(values)
+    room["keeps_up"] = all(r.get("keeps_up") for r in measured)
+    room["rounds"] = [r.get("cpu_per_stream_pct") for r in measured]
+    return room
+
+
 async def run(sizes: list[int], paths: list[str], plan: Plan, relay_max_n: int) -> dict[str, Any]:
     use_host_addresses(["127.0.0.1"])
     try:
@@ -1319,43 +1369,54 @@ async def run(sizes: list[int], paths: list[str], plan: Plan, relay_max_n: int) 
     relay_collapsed_at: int | None = None
     deadline = time.monotonic() + plan.budget
     for n in sizes:
-        for path in paths:
-            if path == "mediarelay" and relay_collapsed_at is not None:
-                rooms.append(_skipped(n, path, f"collapsed at n={relay_collapsed_at} (< 1 fps)"))
-                continue
-            if path == "mediarelay" and n > relay_max_n:
-                last: dict[str, Any] = next((r for r in reversed(rooms) if r["path"] == path), {})
-                fps = last.get("min_subscriber_fps")
-                skipped = _skipped(n, path, f"not run past n={relay_max_n} (min {fps} fps there)")
-                skipped["collapsed"] = fps is not None and fps < FPS / 2
-                rooms.append(skipped)
-                continue
-            if time.monotonic() > deadline:
-                rooms.append(_skipped(n, path, f"time budget of {plan.budget:.0f} s spent"))
-                continue
-            room: dict[str, Any] = {}
-            samples: dict[str, list[float]] = {}
-            for attempt in range(1, plan.attempts + 1):
-                final = attempt == plan.attempts or time.monotonic() > deadline
-                print(f"measuring {path} n={n} (attempt {attempt}) ...", file=sys.stderr)
-                try:
-                    room, samples = await measure_room(
-                        path, n, clip, plan, janus, final_attempt=final
+        measured: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for round_index in range(plan.rounds):
+            # A B B A: alternating the order keeps a drift in the machine's load from
+            # favouring one path.
+            order = paths if round_index % 2 == 0 else list(reversed(paths))
+            for path in order:
+                skipped = _skip_reason(path, n, rooms, relay_collapsed_at, relay_max_n)
+                if skipped is None and time.monotonic() > deadline:
+                    skipped = _skipped(n, path, f"time budget of {plan.budget:.0f} s spent")
+                if skipped is not None:
+                    if not measured[path]:
+                        measured[path].append(skipped)
+                    continue
+                if measured[path] and "skipped" in measured[path][0]:
+                    continue
+                room: dict[str, Any] = {}
+                samples: dict[str, list[float]] = {}
+                for attempt in range(1, plan.attempts + 1):
+                    final = attempt == plan.attempts or time.monotonic() > deadline
+                    print(
+                        f"measuring {path} n={n} (round {round_index + 1}, attempt {attempt}) ...",
+                        file=sys.stderr,
                     )
-                except Exception as exc:
-                    logger.exception("%s n=%d failed", path, n)
-                    room, samples = {"n": n, "path": path, "error": str(exc)}, {}
-                room["attempts"] = attempt
-                if final or not room.get("peers_starved"):
-                    break
-            if path == "mediarelay":
-                room["collapsed"] = (room.get("min_subscriber_fps") or 0.0) < 1.0
-                if room["collapsed"]:
-                    relay_collapsed_at = n
-            rooms.append(room)
-            for kind, values in samples.items():
-                late[kind].extend(values)
-            print(json.dumps(room), file=sys.stderr, flush=True)
+                    try:
+                        room, samples = await measure_room(
+                            path,
+                            n,
+                            clip,
+                            plan,
+                            janus,
+                            final_attempt=final,
+                            with_late_joins=round_index == 0,
+                        )
+                    except Exception as exc:
+                        logger.exception("%s n=%d failed", path, n)
+                        room, samples = {"n": n, "path": path, "error": str(exc)}, {}
+                    room["attempts"] = attempt
+                    if final or not room.get("peers_starved"):
+                        break
+                if path == "mediarelay":
+                    room["collapsed"] = (room.get("min_subscriber_fps") or 0.0) < 1.0
+                    if room["collapsed"]:
+                        relay_collapsed_at = n
+                measured[path].append(room)
+                for kind, values in samples.items():
+                    late[kind].extend(values)
+                print(json.dumps(room), file=sys.stderr, flush=True)
+        rooms.extend(_combine_rounds(measured[path]) for path in paths if measured[path])
 
     result: dict[str, Any] = {
         "rooms": rooms,
@@ -1406,6 +1467,12 @@ def main() -> None:
     parser.add_argument("--late-join-n", type=int, default=12)
     parser.add_argument("--no-pin", action="store_true", help="do not pin server and peers")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="measure every room this many times, paths in A B B A order; report medians",
+    )
+    parser.add_argument(
         "--attempts", type=int, default=2, help="measure a room again if the peers starved"
     )
     parser.add_argument(
@@ -1446,6 +1513,7 @@ def main() -> None:
         late_join_n=args.late_join_n,
         server_receive_buffer=args.server_rcvbuf,
         attempts=max(1, args.attempts),
+        rounds=max(1, args.rounds),
         budget=args.budget,
     )
     result = asyncio.run(run(args.sizes, args.paths, plan, args.relay_max_n))
