@@ -30,8 +30,8 @@ machine still can, so compare ratios within one run.  Each room is measured `--r
 a room reports the median of its rounds' CPU figures (`rounds` lists them) and the worst of
 their frame rates.  UDP datagrams the kernel dropped for a full receive buffer are counted
 per side (/proc/net/udp), as are the frames each publisher sent: a room whose peers fell
-behind is flagged `peers_starved` and measured again
-(`--attempts`), since its frame rates say little about the server.
+behind is flagged `peers_starved` and measured again (`--attempts`), since its frame rates
+say little about the server.
 
 Cheap peers, so that they do not starve the server.  Publishers send one shared pre-encoded
 clip (the synthetic test pattern with its frame marks plus a strip of noise: VP8 640x480,
