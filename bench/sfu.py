@@ -1477,7 +1477,7 @@ def main() -> None:
         "--attempts", type=int, default=2, help="measure a room again if the peers starved"
     )
     parser.add_argument(
-        "--budget", type=float, default=480.0, help="start no room after this many seconds"
+        "--budget", type=float, default=960.0, help="start no room after this many seconds"
     )
     parser.add_argument(
         "--nice",
