@@ -1236,20 +1236,20 @@ def _figures(
 # -- the run ----------------------------------------------------------------------------------
 
 
-def _ratios(rooms: list[dict[str, Any]], other: str) -> dict[str, float]:
-    """Hoiva's CPU per stream over `other`'s, for each room size measured on both."""
+def _ratios(rooms: list[dict[str, Any]], other: str, mine: str = "hoiva") -> dict[str, float]:
+    """`mine`'s CPU per stream over `other`'s, for each room size measured on both."""
     by_key = {(room["path"], room["n"]): room for room in rooms}
     ratios: dict[str, float] = {}
     for (path, n), room in by_key.items():
         theirs_room = by_key.get((other, n))
-        if path != "hoiva" or theirs_room is None:
+        if path != mine or theirs_room is None:
             continue
         # A saturated MediaRelay spends its CPU on fewer frames than it owes: compare per
         # delivered stream-second, which equals per stream-second for a room that keeps up.
         key = "cpu_per_delivered_stream_pct" if other == "mediarelay" else "cpu_per_stream_pct"
-        mine, theirs = room.get("cpu_per_stream_pct"), theirs_room.get(key)
-        if mine and theirs:
-            ratios[str(n)] = round(mine / theirs, 4)
+        ours, theirs = room.get("cpu_per_stream_pct"), theirs_room.get(key)
+        if ours and theirs:
+            ratios[str(n)] = round(ours / theirs, 4)
     return ratios
 
 
@@ -1269,6 +1269,8 @@ def _targets(rooms: list[dict[str, Any]], late: list[float]) -> dict[str, Any]:
         "hoiva_vs_mediarelay_met": (
             all(v <= relay_max for v in vs_relay.values()) if vs_relay else None
         ),
+        # What a C SFU reaches against MediaRelay in the same run: the floor for that ratio.
+        "janus_vs_mediarelay_cpu_per_stream": _ratios(rooms, "mediarelay", mine="janus"),
         "twelve_home_room_min_fps": twelve_fps,
         "twelve_home_room_met": (
             twelve_fps >= TARGETS["twelve_home_room_min_fps"] if twelve_fps is not None else None
