@@ -309,6 +309,13 @@ class ForwardingReceiver(RTCRtpReceiver):
         task.add_done_callback(self._tasks.discard)
 
 
+def _alias(name: str) -> property:
+    """A property that reads and writes the attribute `name`."""
+    return property(
+        lambda self: getattr(self, name), lambda self, value: setattr(self, name, value)
+    )
+
+
 class ForwardingSender(RTCRtpSender):
     """Sends one subscriber the packets of whichever publisher receiver it is attached to."""
 
@@ -342,29 +349,9 @@ class ForwardingSender(RTCRtpSender):
 
     # aiortc's sender-report loop and getStats() read these four name-mangled counters. They
     # are views of our own: the forwarding path counts in plain attributes, per copy.
-    @property
-    def _RTCRtpSender__packet_count(self) -> int:
-        return self.packets_forwarded
-
-    @_RTCRtpSender__packet_count.setter
-    def _RTCRtpSender__packet_count(self, value: int) -> None:
-        self.packets_forwarded = value
-
-    @property
-    def _RTCRtpSender__octet_count(self) -> int:
-        return self.octets_forwarded
-
-    @_RTCRtpSender__octet_count.setter
-    def _RTCRtpSender__octet_count(self, value: int) -> None:
-        self.octets_forwarded = value
-
-    @property
-    def _RTCRtpSender__ntp_timestamp(self) -> int:
-        return self.last_sent_ntp_time
-
-    @_RTCRtpSender__ntp_timestamp.setter
-    def _RTCRtpSender__ntp_timestamp(self, value: int) -> None:
-        self.last_sent_ntp_time = value
+    _RTCRtpSender__packet_count = _alias("packets_forwarded")
+    _RTCRtpSender__octet_count = _alias("octets_forwarded")
+    _RTCRtpSender__ntp_timestamp = _alias("last_sent_ntp_time")
 
     @property
     def _RTCRtpSender__rtp_timestamp(self) -> int:

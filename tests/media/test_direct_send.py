@@ -9,6 +9,7 @@ from typing import Any
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RTCTransportStats
 from aiortc.stats import RTCOutboundRtpStreamStats, RTCRemoteOutboundRtpStreamStats
 
+from media.client_peer import ClientPeer
 from media.direct_send import direct_route
 from media.forwarding import ForwardingSender
 from tests.media.media_harness import Call
@@ -20,12 +21,18 @@ def _sent(transport: RTCDtlsTransport) -> tuple[int, int]:
     return stats.packetsSent, stats.bytesSent
 
 
-async def test_forwarded_copies_take_the_direct_path_and_are_counted(call: Call) -> None:
+async def _bob_watching_alice(call: Call) -> tuple[ClientPeer, ForwardingSender]:
+    """Bob, receiving Alice's video, and the server's sender of that video to him."""
     await call.join("alice", source_id=1)
     bob = await call.join("bob", source_id=2)
     await bob.wait_for_video_frames(5, timeout=10)
     _, senders = call.room.forwarding_parts("bob")
     sender = next(s for s in senders if isinstance(s, ForwardingSender) and s.kind == "video")
+    return bob, sender
+
+
+async def test_forwarded_copies_take_the_direct_path_and_are_counted(call: Call) -> None:
+    bob, sender = await _bob_watching_alice(call)
     transport: Any = sender.transport
     slow: list[bytes] = []
     send_rtp = transport._send_rtp
@@ -68,11 +75,7 @@ async def test_a_transport_that_is_not_connected_takes_aiortcs_path(call: Call) 
 
 
 async def test_sender_reports_carry_the_forwarded_counts(call: Call) -> None:
-    await call.join("alice", source_id=1)
-    bob = await call.join("bob", source_id=2)
-    await bob.wait_for_video_frames(5, timeout=10)
-    _, senders = call.room.forwarding_parts("bob")
-    sender = next(s for s in senders if isinstance(s, ForwardingSender) and s.kind == "video")
+    bob, sender = await _bob_watching_alice(call)
     receivers = [t.receiver for t in bob._pc.getTransceivers() if t.kind == "video"]
 
     # aiortc's sender-report loop reads the forwarding sender's own counters.
