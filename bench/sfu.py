@@ -1269,7 +1269,7 @@ def _targets(rooms: list[dict[str, Any]], late: list[float]) -> dict[str, Any]:
         "hoiva_vs_mediarelay_met": (
             all(v <= relay_max for v in vs_relay.values()) if vs_relay else None
         ),
-        # What a C SFU reaches against MediaRelay in the same run: the floor for that ratio.
+        # What a C SFU reaches against MediaRelay in the same run, for comparison.
         "janus_vs_mediarelay_cpu_per_stream": _ratios(rooms, "mediarelay", mine="janus"),
         "twelve_home_room_min_fps": twelve_fps,
         "twelve_home_room_met": (

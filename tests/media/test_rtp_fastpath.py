@@ -94,6 +94,10 @@ def test_matches_aiortc_serialize(seed: int) -> None:
             assert got[-1] == expected[-1] == padding
         else:
             assert got == expected
+            # The forwarding path writes the header straight into its SRTP buffer.
+            buffer = memoryview(bytearray(1600))
+            size = writer.write_header(buffer, marker, seq, ts, abs_send_time, audio_level)
+            assert bytes(buffer[:size]) + payload == expected
         parsed = RtpPacket.parse(got, ext_map)
         assert parsed.sequence_number == seq and parsed.timestamp == ts
         assert parsed.marker == marker and parsed.payload == payload
