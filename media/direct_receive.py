@@ -35,6 +35,7 @@ class DirectRtpReceive:
     """The RTP receive path of one server-side DTLS transport, as plain calls."""
 
     __slots__ = (
+        "_counters",
         "_dtls",
         "_extensions",
         "_nominated",
@@ -49,6 +50,8 @@ class DirectRtpReceive:
         self, dtls: RTCDtlsTransport, protocol: StunProtocol, extensions: IndexedExtensionsMap
     ) -> None:
         self._dtls = dtls
+        # The transport's name-mangled counters, which getStats() reports.
+        self._counters: dict[str, Any] = vars(dtls)
         self._protocol = protocol
         self._extensions = extensions
         # aioice's dict of nominated pairs (it keeps the one dict), and the pair last seen there.
@@ -77,7 +80,7 @@ class DirectRtpReceive:
             return False
 
         # From here on the packet is ours: unprotecting it advances SRTP's replay window.
-        counters = vars(dtls)
+        counters = self._counters
         counters["_RTCDtlsTransport__rx_bytes"] += len(data)
         counters["_RTCDtlsTransport__rx_packets"] += 1
         arrival_time_ms = ntp_clock.current_ms()

@@ -24,7 +24,6 @@ class WindowedRate(RateCounter):
         self._scale = scale
         self._entries: deque[tuple[int, int]] = deque()
         self._origin_ms: int | None = None
-        self._count = 0
         self._bytes = 0
 
     def add(self, value: int, now_ms: int) -> None:
@@ -33,7 +32,6 @@ class WindowedRate(RateCounter):
         else:
             self._erase_old(now_ms)
         self._entries.append((now_ms, value))
-        self._count += 1
         self._bytes += value
 
     def rate(self, now_ms: int) -> int | None:
@@ -41,14 +39,13 @@ class WindowedRate(RateCounter):
             return None
         self._erase_old(now_ms)
         active_window_size = now_ms - self._origin_ms + 1
-        if self._count > 0 and active_window_size > 1:
+        if self._entries and active_window_size > 1:
             return round(self._scale * self._bytes / active_window_size)
         return None
 
     def reset(self) -> None:
         self._entries.clear()
         self._origin_ms = None
-        self._count = 0
         self._bytes = 0
 
     def _erase_old(self, now_ms: int) -> None:
@@ -60,5 +57,4 @@ class WindowedRate(RateCounter):
         entries = self._entries
         while entries and entries[0][0] < new_origin_ms:
             _, value = entries.popleft()
-            self._count -= 1
             self._bytes -= value

@@ -6,11 +6,12 @@ import random
 from typing import Any
 
 import pytest
-from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpSendParameters
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from media.rtp_fastpath import RtpHeaderWriter, extension_ids
 from media.rtp_rewrite import StreamRewriter, _seq_delta
+from tests.media.negotiation import random_extensions
 
 _MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 _ABS = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -19,17 +20,7 @@ _TOFFSET = "urn:ietf:params:rtp-hdrext:toffset"
 
 
 def _parameters(rng: random.Random) -> RTCRtpSendParameters:
-    extensions = []
-    used: set[int] = set()
-    for uri in (_MID, _ABS, _LEVEL, _TOFFSET):
-        if rng.random() < 0.8:
-            # Mostly one-byte ids; sometimes ids that force the two-byte form.  Ids are unique
-            # within a negotiation.
-            ext_id = 0
-            while ext_id == 0 or ext_id in used:
-                ext_id = rng.randint(1, 14) if rng.random() < 0.8 else rng.randint(15, 255)
-            used.add(ext_id)
-            extensions.append(RTCRtpHeaderExtensionParameters(id=ext_id, uri=uri))
+    extensions = random_extensions(rng, (_MID, _ABS, _LEVEL, _TOFFSET), present=0.8, one_byte=0.8)
     rng.shuffle(extensions)
     return RTCRtpSendParameters(headerExtensions=extensions)
 

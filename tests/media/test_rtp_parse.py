@@ -7,10 +7,11 @@ import random
 import struct
 
 import pytest
-from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpSendParameters
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from media.rtp_parse import IndexedExtensionsMap, parse_rtp
+from tests.media.negotiation import random_extensions
 
 _URIS = (
     "urn:ietf:params:rtp-hdrext:sdes:mid",
@@ -22,16 +23,9 @@ _URIS = (
 
 
 def _negotiated(rng: random.Random) -> RTCRtpSendParameters:
-    extensions = []
-    used: set[int] = set()
-    for uri in _URIS:
-        if rng.random() < 0.7:
-            ext_id = 0
-            while ext_id == 0 or ext_id in used:
-                ext_id = rng.randint(1, 14) if rng.random() < 0.9 else rng.randint(15, 255)
-            used.add(ext_id)
-            extensions.append(RTCRtpHeaderExtensionParameters(id=ext_id, uri=uri))
-    return RTCRtpSendParameters(headerExtensions=extensions)
+    return RTCRtpSendParameters(
+        headerExtensions=random_extensions(rng, _URIS, present=0.7, one_byte=0.9)
+    )
 
 
 def _packet(rng: random.Random) -> RtpPacket:
