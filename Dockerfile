@@ -5,15 +5,17 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY hoiva ./hoiva
 COPY signaling ./signaling
 COPY media ./media
 COPY care_sessions ./care_sessions
 COPY tablet_client ./tablet_client
 COPY web ./web
-RUN pip install --no-cache-dir . && useradd --system --home /app hoiva && mkdir -p /app/var \
-    && chown hoiva /app/var
+# Exactly the versions CI tested: one lock for everything, so the image carries the test tools too.
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock \
+    && pip install --no-cache-dir --no-deps --no-build-isolation . \
+    && useradd --system --home /app hoiva && mkdir -p /app/var && chown hoiva /app/var
 USER hoiva
 EXPOSE 8080
 # Media (WebRTC) uses UDP ports chosen per call; run with host networking or publish a range.
