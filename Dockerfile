@@ -7,11 +7,16 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md requirements.lock ./
 COPY hoiva ./hoiva
+COPY protocol ./protocol
 COPY signaling ./signaling
 COPY media ./media
 COPY care_sessions ./care_sessions
+COPY care_services ./care_services
+COPY client_kit ./client_kit
 COPY tablet_client ./tablet_client
 COPY web ./web
+COPY store ./store
+COPY netlab ./netlab
 # Exactly the versions CI tested: one lock for everything, so the image carries the test tools too.
 RUN pip install --no-cache-dir --require-hashes -r requirements.lock \
     && pip install --no-cache-dir --no-deps --no-build-isolation . \

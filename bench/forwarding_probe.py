@@ -23,6 +23,7 @@ from aiortc import RTCSessionDescription
 
 from media import MediaRoom, MediaServer, MediaSettings
 from media.client_peer import ClientPeer
+from media.events import MediaEvent
 from media.forwarding import ForwardingReceiver
 from media.ice import to_rtc_configuration
 from media.peer import ForwardingPeerConnection
@@ -33,7 +34,7 @@ class _NullSignal:
     async def send_offer(self, participant_id: str, sdp: str) -> None:
         return None
 
-    async def media_event(self, participant_id: str, event: str, detail: dict[str, object]) -> None:
+    async def media_event(self, participant_id: str, event: MediaEvent) -> None:
         return None
 
 

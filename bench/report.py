@@ -3,7 +3,7 @@
 Loads 1,000 clients with 1 million call records and 3 million check-ins (about 2.7 years:
 one call and three check-ins per client per day, with realistic outcomes, misses, tasks
 and help calls), then times the monthly report exactly as the reports page runs it
-(totals, per-client rows and weekly rows: hoiva.store.report_queries).
+(totals, per-client rows and weekly rows: store.report_queries).
 
     .venv/bin/python -m bench.report [--scale 0.1] [--postgres-url URL]
 
@@ -37,8 +37,8 @@ import asyncpg
 
 from care_sessions.reports import ReportRequest, build_report, month_request
 from care_sessions.schedule import at_local
-from hoiva.store import create_store_engine, migrate
-from hoiva.store.checkin_store import SqlCheckinStore
+from store import create_store_engine, migrate
+from store.checkin_store import SqlCheckinStore
 
 CLIENTS = 1000
 FIRST_DAY = date(2024, 4, 1)

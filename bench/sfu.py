@@ -105,6 +105,7 @@ from bench.janus.runner import (
 )
 from media import MediaServer, MediaSettings
 from media.client_peer import ClientPeer
+from media.events import MediaEvent
 from media.forwarding import ForwardingReceiver
 from media.ice import to_rtc_configuration, use_host_addresses
 from media.synthetic import SyntheticVideoTrack
@@ -480,7 +481,7 @@ class _PipeSignal:
     async def send_offer(self, participant_id: str, sdp: str) -> None:
         self._emit({"event": "offer", "pid": participant_id, "sdp": sdp})
 
-    async def media_event(self, participant_id: str, event: str, detail: dict[str, object]) -> None:
+    async def media_event(self, participant_id: str, event: MediaEvent) -> None:
         return None
 
 

@@ -39,9 +39,9 @@ from aiohttp import web
 from care_sessions.secrets_kdf import token_digest
 from hoiva.app import SERVICES, build_app
 from hoiva.config import load_config
-from hoiva.store import create_store_engine, migrate
-from hoiva.store import tables as t
-from signaling.protocol import Pong
+from protocol.messages import Pong
+from store import create_store_engine, migrate
+from store import tables as t
 from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]

@@ -50,13 +50,18 @@ class AuthService:
     """Staff logins, tablet pairing and token checks over a CareStore."""
 
     def __init__(
-        self, store: CareStore, clock: Clock, session_ttl: timedelta = timedelta(hours=12)
+        self,
+        store: CareStore,
+        clock: Clock,
+        session_ttl: timedelta = timedelta(hours=12),
+        *,
+        family: FamilyCircle | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._session_ttl = session_ttl
-        # Set by the composition root when family calls are on.
-        self.family: FamilyCircle | None = None
+        # Without it (tools, tests) no call link signs a relative in.
+        self.family = family
 
     async def login(self, username: str, password: str) -> StaffSession:
         user = await self._store.staff_by_username(username.strip().lower())

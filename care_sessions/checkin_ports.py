@@ -1,4 +1,4 @@
-"""What the care workflows need from storage; hoiva.store.checkin_store implements it in SQL."""
+"""What the care workflows need from storage; store.checkin_store implements it in SQL."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ A relative has no account: the invitation link carries a 256-bit secret (only it
 stored, like a tablet's token) and opening it lets that one person call that one client's
 tablet. Staff add and revoke contacts, and only while the client's consent to family calls
 is in force. Care always comes first: quiet hours hold family calls back (never care calls),
-and a care call ends a family call (signaling/calls.py).
+and a care call ends a family call (care_services/calls.py).
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class FamilyCircle:
 
 def family_principal(contact: FamilyContact) -> Principal:
     # The contact id doubles as the "device": revoking a link closes its sockets and calls the
-    # way revoking a tablet does (signaling.runtime.disconnect_device).
+    # way revoking a tablet does (hoiva.runtime.disconnect_device).
     return Principal(
         Role.FAMILY,
         contact.id,

@@ -3,7 +3,7 @@
 Tablets are handed out and run by the care service, so staff must see every device without
 visiting it: its latest heartbeat (app version, connection, permissions, screen, battery),
 the result of its latest self-test, and whether it has gone silent for too long. This module
-holds the values and the rules; hoiva/store/fleet_store.py keeps them and signaling/fleet.py
+holds the values and the rules; store/fleet_store.py keeps them and care_services/fleet.py
 runs them.
 """
 

@@ -1,4 +1,4 @@
-"""What the fleet needs from storage; hoiva/store/fleet_store.py implements it.
+"""What the fleet needs from storage; store/fleet_store.py implements it.
 
 The store is the source of truth for every instance of a deployment: heartbeats, which
 socket holds a tablet, self-test runs and offline alerts all live there, so that any

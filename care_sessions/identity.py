@@ -35,6 +35,8 @@ class StaffUser:
     role: Role
     password_hash: str
     active: bool = True
+    # The staff pages' language the person chose; None follows the browser.
+    language: Language | None = None
 
 
 class TextSize(enum.StrEnum):

@@ -276,7 +276,7 @@ def attendance(
 
 
 class RoomStore(Protocol):
-    """What rooms need from storage; hoiva.store.room_store implements it in SQL."""
+    """What rooms need from storage; store.room_store implements it in SQL."""
 
     async def add_room(self, room: MealRoom) -> None: ...
 

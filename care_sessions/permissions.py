@@ -1,7 +1,8 @@
-"""Who may do what: one table for HTTP routes and one for signaling messages, deny by default.
+"""Who may do what: the role sets, and the table for HTTP routes, deny by default.
 
-Both edges (web/ for routes, signaling/ for messages) look their caller up here and nowhere
-else; tests walk every registered route and every message type against these tables.
+web/ looks a route's caller up here and nowhere else; signaling/routes.py declares each
+message type's roles from the same role sets. Tests walk every registered route and every
+message type against these tables.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ EVERYONE = frozenset(Role)
 
 ADMIN = frozenset({R.ADMIN})
 TABLET = frozenset({R.TABLET})
-# Meal and exercise rooms are run by their host (or an admin standing in); signaling.rooms
+# Meal and exercise rooms are run by their host (or an admin standing in); care_services.rooms
 # also checks that a host runs only their own rooms and a tablet joins only its own.
 ROOM_STAFF = frozenset({R.HOST, R.ADMIN})
 
@@ -30,6 +31,9 @@ ROUTE_RULES: dict[str, frozenset[Role]] = {
     "GET login": EVERYONE,
     "POST login": EVERYONE,
     "POST logout": STAFF,
+    "POST account.language": STAFF,
+    # The message catalogues are the same for everyone and name no one.
+    "GET i18n.catalogue": EVERYONE,
     "GET dashboard": CARE_STAFF,
     "GET sessions": CARE_STAFF,
     "GET api.clients": CARE_STAFF,
@@ -81,57 +85,6 @@ ROUTE_RULES: dict[str, frozenset[Role]] = {
     "POST admin.fleet_pairing": ADMIN,
 }
 
-# Keyed by the message's "type".
-MESSAGE_RULES: dict[str, frozenset[Role]] = {
-    "hello": EVERYONE,
-    "ping": EVERYONE,
-    # A relative calls only the client their link belongs to (signaling.calls checks).
-    "call.start": CARE_STAFF | {R.FAMILY},
-    "call.answer": frozenset({R.TABLET}),
-    "call.decline": frozenset({R.TABLET}),
-    "call.end": CARE_STAFF | {R.TABLET, R.FAMILY},
-    # signaling.insight also checks the nurse is in the call and the client's consent.
-    "call.record_start": CARE_STAFF,
-    "call.record_stop": CARE_STAFF,
-    "media.offer": CARE_STAFF | ROOM_STAFF | {R.TABLET, R.FAMILY},
-    "media.answer": CARE_STAFF | ROOM_STAFF | {R.TABLET, R.FAMILY},
-    "help.request": frozenset({R.TABLET}),
-    "help.cancel": frozenset({R.TABLET}),
-    "help.take": CARE_STAFF,
-    # A tablet confirms only its own client's check-ins: the service looks the check-in up
-    # by the socket's client and answers not_found for anyone else's.
-    "checkin.pending": TABLET,
-    "checkin.confirm": TABLET,
-    "checkin.record": CARE_STAFF,
-    "escalation.close": CARE_STAFF,
-    "attention.resolve": CARE_STAFF,
-    "room.sync": ROOM_STAFF | TABLET,
-    "room.join": ROOM_STAFF | TABLET,
-    "room.leave": ROOM_STAFF | TABLET,
-    "room.open": ROOM_STAFF,
-    "room.mute": ROOM_STAFF,
-    "room.mute_all": ROOM_STAFF,
-    "room.spotlight": ROOM_STAFF,
-    "room.remove": ROOM_STAFF,
-    "room.lock": ROOM_STAFF,
-    "room.side_call": ROOM_STAFF,
-    "room.end": ROOM_STAFF,
-    # The echo test: a tablet's self-test, staff checking their camera, the synthetic probe.
-    "echo.start": STAFF | {R.TABLET, R.PROBE},
-    "echo.stop": STAFF | {R.TABLET, R.PROBE},
-    # A tablet reports only for itself: signaling.fleet takes the device from the socket's
-    # token and refuses a heartbeat naming another device, or a result for another's run.
-    "tablet.heartbeat": TABLET,
-    "selftest.result": TABLET,
-    "fleet.watch": ADMIN,
-    "fleet.reload": ADMIN,
-    "fleet.selftest": ADMIN,
-}
-
 
 def route_allowed(route: str, role: Role) -> bool:
     return role in ROUTE_RULES.get(route, frozenset())
-
-
-def message_allowed(message_type: str, role: Role) -> bool:
-    return role in MESSAGE_RULES.get(message_type, frozenset())

@@ -1,4 +1,4 @@
-"""What the domain needs from storage; hoiva.store implements it with SQLAlchemy."""
+"""What the domain needs from storage; store implements it with SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ from datetime import datetime
 from typing import Protocol
 
 from care_sessions.help_requests import HelpRequest
-from care_sessions.identity import Client, ClientSettings, Device, StaffUser
+from care_sessions.identity import Client, ClientSettings, Device, Language, StaffUser
 from care_sessions.records import SessionRecord
 
 
 class AccountStore(Protocol):
     async def add_staff(self, user: StaffUser) -> None: ...
+
+    async def set_staff_language(self, user_id: str, language: Language | None) -> None:
+        """Remember the staff pages' language a person chose; None follows the browser."""
+        ...
 
     async def staff_by_username(self, username: str) -> StaffUser | None: ...
 

@@ -27,6 +27,7 @@ class EndReason(enum.StrEnum):
     PREEMPTED = "preempted"  # a family call ended because a care call came in
     QUIET_HOURS = "quiet_hours"  # a family call held back by the client's quiet hours
     UNAVAILABLE = "unavailable"  # a family call refused: no consent, or the link was revoked
+    ORPHANED = "orphaned"  # no server held the call any more; closed by the open-call sweep
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What the service reports: the questions (period, team, client), the figures, the columns.
 
-The figures are SQL aggregates computed by the store (hoiva/store/report_queries.py); this
+The figures are SQL aggregates computed by the store (store/report_queries.py); this
 module defines what is asked and what each figure means, so that the page, the CSV/JSON
 export and the tests share one definition:
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from care_sessions.errors import InvalidInput
 from care_sessions.schedule import at_local, day_bounds
@@ -194,9 +194,14 @@ def _text(value: Figure) -> str:
     return "" if value is None else str(value)
 
 
+def N_(message: str) -> str:
+    """A message id: pages and exports give it in their reader's language (web/i18n.py)."""
+    return message
+
+
 @dataclass(frozen=True)
 class Column(Generic[Row]):
-    """One figure of a report row: its key (CSV/JSON), title (page), value and format."""
+    """One figure of a report row: its key (CSV/JSON), title (a message id), value and format."""
 
     key: str
     title: str
@@ -208,89 +213,108 @@ class Column(Generic[Row]):
 
 T = ReportTotals
 TOTAL_COLUMNS: tuple[Column[ReportTotals], ...] = (
-    Column[T]("virtual_visits", "Virtual visits", lambda t: t.virtual_visits, group="Visits"),
     Column[T](
-        "visit_minutes", "Visit minutes", lambda t: t.visit_minutes, unit="min", group="Visits"
+        "virtual_visits", N_("Virtual visits"), lambda t: t.virtual_visits, group=N_("Visits")
     ),
-    Column[T]("checkins_due", "Check-ins due", lambda t: t.checkins_due, group="Check-ins"),
-    Column[T]("checkins_done", "Done", lambda t: t.checkins_done, group="Check-ins"),
-    Column[T]("checkins_missed", "Missed", lambda t: t.checkins_missed, group="Check-ins"),
-    Column[T]("checkins_escalated", "Escalated", lambda t: t.checkins_escalated, group="Check-ins"),
     Column[T](
-        "adherence_pct", "Adherence", lambda t: t.adherence_pct, ONE_DECIMAL, "%", "Check-ins"
+        "visit_minutes",
+        N_("Visit minutes"),
+        lambda t: t.visit_minutes,
+        unit="min",
+        group=N_("Visits"),
     ),
-    Column[T]("escalations", "Follow-up tasks", lambda t: t.escalations, group="Check-ins"),
+    Column[T]("checkins_due", N_("Check-ins due"), lambda t: t.checkins_due, group=N_("Check-ins")),
+    Column[T]("checkins_done", N_("Done"), lambda t: t.checkins_done, group=N_("Check-ins")),
+    Column[T]("checkins_missed", N_("Missed"), lambda t: t.checkins_missed, group=N_("Check-ins")),
+    Column[T](
+        "checkins_escalated", N_("Escalated"), lambda t: t.checkins_escalated, group=N_("Check-ins")
+    ),
+    Column[T](
+        "adherence_pct",
+        N_("Adherence"),
+        lambda t: t.adherence_pct,
+        ONE_DECIMAL,
+        "%",
+        N_("Check-ins"),
+    ),
+    Column[T]("escalations", N_("Follow-up tasks"), lambda t: t.escalations, group=N_("Check-ins")),
     Column[T](
         "escalation_median_min",
-        "Median task to resolution",
+        N_("Median task to resolution"),
         lambda t: t.escalation_median_min,
         ONE_DECIMAL,
         "min",
-        "Check-ins",
+        N_("Check-ins"),
     ),
-    Column[T]("help_calls", "Help calls", lambda t: t.help_calls, group="Help calls"),
+    Column[T]("help_calls", N_("Help calls"), lambda t: t.help_calls, group=N_("Help calls")),
     Column[T](
         "help_answer_median_s",
-        "Median answer time",
+        N_("Median answer time"),
         lambda t: t.help_answer_median_s,
         WHOLE,
         "s",
-        "Help calls",
+        N_("Help calls"),
     ),
     Column[T](
         "meal_room_attendance",
-        "Meal-room attendance",
+        N_("Meal-room attendance"),
         lambda t: t.meal_room_attendance,
-        group="Meal rooms",
+        group=N_("Meal rooms"),
     ),
-    Column[T]("calls_placed", "Calls placed", lambda t: t.calls_placed, group="Call quality"),
+    Column[T](
+        "calls_placed", N_("Calls placed"), lambda t: t.calls_placed, group=N_("Call quality")
+    ),
     Column[T](
         "media_connected_pct",
-        "Answered calls with video",
+        N_("Answered calls with video"),
         lambda t: t.media_connected_pct,
         ONE_DECIMAL,
         "%",
-        "Call quality",
+        N_("Call quality"),
     ),
-    Column[T]("media_failed", "Video failures", lambda t: t.media_failed, group="Call quality"),
+    Column[T](
+        "media_failed", N_("Video failures"), lambda t: t.media_failed, group=N_("Call quality")
+    ),
     Column[T](
         "media_setup_median_s",
-        "Median video set-up",
+        N_("Median video set-up"),
         lambda t: t.media_setup_median_s,
         ONE_DECIMAL,
         "s",
-        "Call quality",
+        N_("Call quality"),
     ),
-    Column[T]("km_avoided", "Driving avoided", lambda t: t.km_avoided, WHOLE, "km", "Driving"),
-    Column[T]("co2_kg", "CO2 avoided", lambda t: t.co2_kg, ONE_DECIMAL, "kg", "Driving"),
+    Column[T](
+        "km_avoided", N_("Driving avoided"), lambda t: t.km_avoided, WHOLE, "km", N_("Driving")
+    ),
+    Column[T]("co2_kg", N_("CO2 avoided"), lambda t: t.co2_kg, ONE_DECIMAL, "kg", N_("Driving")),
 )
 
 C = ClientRow
 CLIENT_COLUMNS: tuple[Column[ClientRow], ...] = (
-    Column[C]("client_id", "Client id", lambda r: r.client_id, _text),
-    Column[C]("name", "Client", lambda r: r.name, _text),
-    Column[C]("team", "Team", lambda r: r.team, _text),
-    Column[C]("virtual_visits", "Virtual visits", lambda r: r.virtual_visits),
-    Column[C]("visit_minutes", "Visit minutes", lambda r: r.visit_minutes, unit="min"),
-    Column[C]("checkins_due", "Check-ins due", lambda r: r.checkins_due),
-    Column[C]("checkins_done", "Done", lambda r: r.checkins_done),
-    Column[C]("checkins_missed", "Missed", lambda r: r.checkins_missed),
-    Column[C]("checkins_escalated", "Escalated", lambda r: r.checkins_escalated),
-    Column[C]("adherence_pct", "Adherence", lambda r: r.adherence_pct, ONE_DECIMAL, "%"),
-    Column[C]("km_avoided", "Driving avoided", lambda r: r.km_avoided, WHOLE, "km"),
-    Column[C]("co2_kg", "CO2 avoided", lambda r: r.co2_kg, ONE_DECIMAL, "kg"),
+    Column[C]("client_id", N_("Client id"), lambda r: r.client_id, _text),
+    Column[C]("name", N_("Client"), lambda r: r.name, _text),
+    Column[C]("team", N_("Team"), lambda r: r.team, _text),
+    Column[C]("virtual_visits", N_("Virtual visits"), lambda r: r.virtual_visits),
+    Column[C]("visit_minutes", N_("Visit minutes"), lambda r: r.visit_minutes, unit="min"),
+    Column[C]("checkins_due", N_("Check-ins due"), lambda r: r.checkins_due),
+    Column[C]("checkins_done", N_("Done"), lambda r: r.checkins_done),
+    Column[C]("checkins_missed", N_("Missed"), lambda r: r.checkins_missed),
+    Column[C]("checkins_escalated", N_("Escalated"), lambda r: r.checkins_escalated),
+    Column[C]("adherence_pct", N_("Adherence"), lambda r: r.adherence_pct, ONE_DECIMAL, "%"),
+    Column[C]("km_avoided", N_("Driving avoided"), lambda r: r.km_avoided, WHOLE, "km"),
+    Column[C]("co2_kg", N_("CO2 avoided"), lambda r: r.co2_kg, ONE_DECIMAL, "kg"),
 )
 
 W = WeekRow
 WEEK_COLUMNS: tuple[Column[WeekRow], ...] = (
-    Column[W]("week_start", "Week from", lambda r: r.week_start.isoformat(), _text),
-    Column[W]("virtual_visits", "Virtual visits", lambda r: r.virtual_visits),
-    Column[W]("visit_minutes", "Visit minutes", lambda r: r.visit_minutes, unit="min"),
-    Column[W]("checkins_due", "Check-ins due", lambda r: r.checkins_due),
-    Column[W]("checkins_done", "Done", lambda r: r.checkins_done),
-    Column[W]("checkins_missed", "Missed", lambda r: r.checkins_missed),
-    Column[W]("checkins_escalated", "Escalated", lambda r: r.checkins_escalated),
-    Column[W]("adherence_pct", "Adherence", lambda r: r.adherence_pct, ONE_DECIMAL, "%"),
+    Column[W]("week_start", N_("Week from"), lambda r: r.week_start.isoformat(), _text),
+    Column[W]("virtual_visits", N_("Virtual visits"), lambda r: r.virtual_visits),
+    Column[W]("visit_minutes", N_("Visit minutes"), lambda r: r.visit_minutes, unit="min"),
+    Column[W]("checkins_due", N_("Check-ins due"), lambda r: r.checkins_due),
+    Column[W]("checkins_done", N_("Done"), lambda r: r.checkins_done),
+    Column[W]("checkins_missed", N_("Missed"), lambda r: r.checkins_missed),
+    Column[W]("checkins_escalated", N_("Escalated"), lambda r: r.checkins_escalated),
+    Column[W]("adherence_pct", N_("Adherence"), lambda r: r.adherence_pct, ONE_DECIMAL, "%"),
 )
 
 
@@ -298,20 +322,32 @@ def as_dict(columns: Sequence[Column[Row]], row: Row) -> dict[str, Figure]:
     return {column.key: column.value(row) for column in columns}
 
 
-def csv_table(report: Report, by: str) -> list[list[str]]:
-    """The report as CSV cells: one row per client or week, or the totals; numbers raw."""
+HeaderFn = Callable[["Column[Any]"], str]
+
+
+def _key(column: Column[Any]) -> str:
+    return column.key
+
+
+def csv_table(report: Report, by: str, header: HeaderFn = _key) -> list[list[str]]:
+    """The report as CSV cells: one row per client or week, or the totals; numbers raw.
+
+    The header row is the columns' keys unless `header` names them (in a reader's language).
+    """
     if by == "client":
-        return _cells(CLIENT_COLUMNS, report.clients)
+        return _cells(CLIENT_COLUMNS, report.clients, header)
     if by == "week":
-        return _cells(WEEK_COLUMNS, report.weeks)
+        return _cells(WEEK_COLUMNS, report.weeks, header)
     if by == "total":
-        return _cells(TOTAL_COLUMNS, [report.totals])
+        return _cells(TOTAL_COLUMNS, [report.totals], header)
     raise InvalidInput("a CSV report is by client, week or total")
 
 
-def _cells(columns: Sequence[Column[Row]], rows: Sequence[Row]) -> list[list[str]]:
-    header = [column.key for column in columns]
-    return [header, *([_csv(column.value(row)) for column in columns] for row in rows)]
+def _cells(
+    columns: Sequence[Column[Row]], rows: Sequence[Row], header: HeaderFn
+) -> list[list[str]]:
+    names = [header(column) for column in columns]
+    return [names, *([_csv(column.value(row)) for column in columns] for row in rows)]
 
 
 def _csv(value: Figure) -> str:

@@ -1,6 +1,6 @@
 """A room while it meets: who sits at the table, and what the host has decided about them.
 
-Pure state and rules (no sockets, no media): signaling.rooms applies the result to the media
+Pure state and rules (no sockets, no media): care_services.rooms applies the result to the media
 room and tells the participants.
 """
 

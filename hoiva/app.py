@@ -4,29 +4,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
+import tablet_client
+from care_services.metrics import ServiceMetrics
 from care_sessions.access_log import AccessLog
 from care_sessions.auth import AuthService
 from care_sessions.clock import Clock, SystemClock
 from care_sessions.consent import ConsentLedger
 from care_sessions.family import FamilyCircle
 from hoiva.config import Config
+from hoiva.runtime import InsightParts, SignalingRuntime
 from hoiva.services import Services
-from hoiva.store import SqlStore, create_store_engine, migrate
-from hoiva.store.checkin_store import SqlCheckinStore
-from hoiva.store.family_store import SqlFamilyStore
-from hoiva.store.fleet_store import SqlFleetStore
-from hoiva.store.insight_store import InsightStore
-from hoiva.store.room_store import SqlRoomStore
-from hoiva.store.trust_store import TrustStore
 from media.ice import IceServerConfig, use_host_addresses
 from media.server import MediaServer, MediaSettings
-from signaling.fleet import FleetService
-from signaling.insight import InsightService
-from signaling.metrics import ServiceMetrics
-from signaling.runtime import SignalingRuntime
+from store import SqlStore, create_store_engine, migrate
+from store.checkin_store import SqlCheckinStore
+from store.family_store import SqlFamilyStore
+from store.fleet_store import SqlFleetStore
+from store.insight_store import InsightStore
+from store.room_store import SqlRoomStore
+from store.session_sweep import SqlOpenCalls
+from store.trust_store import TrustStore
+from web.deps import WebDeps, WebSettings
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
         MediaSettings(
             bind_addresses=tuple(config.media.bind_addresses),
             announce_address=config.media.announce_address,
+            fast_path=config.media.fast_path,
             ice_servers=tuple(
                 IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
                 for s in config.media.ice_servers
@@ -61,7 +64,11 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
         )
     )
     await media.start()
-    auth = AuthService(store, clock)
+    trust = TrustStore(engine)
+    consents = ConsentLedger(trust, clock)
+    family = FamilyCircle(SqlFamilyStore(engine), consents, clock)
+    access_log = AccessLog(trust, clock)
+    auth = AuthService(store, clock, family=family)
     signaling = SignalingRuntime(
         config=config,
         store=store,
@@ -70,36 +77,14 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
         media=media,
         care_records=SqlCheckinStore(engine),
         room_store=SqlRoomStore(engine),
+        open_calls=SqlOpenCalls(engine),
+        family=family,
+        access_log=access_log,
+        insight=InsightParts(
+            store=InsightStore(engine), consents=consents, metrics=ServiceMetrics()
+        ),
+        fleet_store=SqlFleetStore(engine),
     )
-    trust = TrustStore(engine)
-    consents = ConsentLedger(trust, clock)
-    family = FamilyCircle(SqlFamilyStore(engine), consents, clock)
-    auth.family = family
-    signaling.calls.family = family
-    insight = InsightService(
-        calls=signaling.calls,
-        media=media,
-        hub=signaling.hub,
-        store=InsightStore(engine),
-        consents=consents,
-        clock=clock,
-        settings=config.insight,
-        metrics=ServiceMetrics(),
-        checkins=SqlCheckinStore(engine),
-    )
-    signaling.use_insight(insight)
-    fleet = FleetService(
-        store=SqlFleetStore(engine),
-        care=store,
-        hub=signaling.hub,
-        clock=clock,
-        settings=config.fleet,
-        metrics=insight.metrics,
-    )
-    signaling.use_fleet(fleet)
-    access_log = AccessLog(trust, clock)
-    if signaling.checkins is not None:
-        signaling.checkins.access_log = access_log
     return Services(
         config=config,
         clock=clock,
@@ -110,8 +95,8 @@ async def build_services(config: Config, clock: Clock | None = None) -> Services
         access_log=access_log,
         consents=consents,
         family=family,
-        insight=insight,
-        fleet=fleet,
+        insight=signaling.insight,
+        fleet=signaling.fleet,
     )
 
 
@@ -128,6 +113,33 @@ async def close_services(services: Services) -> None:
         await store.close()
 
 
+def web_deps(services: Services) -> WebDeps:
+    """The pages' view of the services: the application layer, never the transport."""
+    config = services.config
+    return WebDeps(
+        settings=WebSettings(
+            secure_cookies=config.secure_cookies,
+            public_url=config.server.public_url,
+            behind_tls_proxy=config.server.behind_tls_proxy,
+            metrics_token=config.insight.metrics_token,
+            km_per_visit=config.care.km_per_visit,
+            emission_g_per_km=config.care.emission_g_per_km,
+            tablet_dir=Path(tablet_client.__file__).resolve().parent,
+        ),
+        clock=services.clock,
+        store=services.store,
+        auth=services.auth,
+        access_log=services.access_log,
+        consents=services.consents,
+        family=services.family,
+        live=services.signaling,
+        checkins=services.signaling.checkins,
+        rooms=services.signaling.rooms,
+        insight=services.insight,
+        fleet=services.fleet,
+    )
+
+
 async def build_app(config: Config, *, clock: Clock | None = None) -> web.Application:
     """The aiohttp application with its services started; they stop with the app."""
     from web.setup import setup_web
@@ -136,7 +148,7 @@ async def build_app(config: Config, *, clock: Clock | None = None) -> web.Applic
     app = web.Application(client_max_size=64 * 1024)
     app[SERVICES] = services
     app.router.add_get("/ws", services.signaling.endpoint.handle, name="ws")
-    setup_web(app, services)
+    setup_web(app, web_deps(services))
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         # Join the cluster (a no-op with the in-process bus) before any socket arrives.

@@ -1,4 +1,4 @@
-"""The `hoiva` command: serve, demo, tablet, migrate, create-staff."""
+"""The `hoiva` command: serve, demo, tablet, migrate, create-staff, report, probe, lab."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from hoiva.cli_probe import add_parser as add_probe_parser
 from hoiva.cli_report import add_parser as add_report_parser
 from hoiva.config import Config, ConfigError, load_config
 from hoiva.services import Services
+from netlab.cli import add_parser as add_lab_parser
 
 OnStarted = Callable[[Services, str], Awaitable[None]]
 
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_report_parser(sub)
     add_probe_parser(sub)
+    add_lab_parser(sub)
     return parser
 
 

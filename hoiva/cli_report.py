@@ -28,8 +28,10 @@ from care_sessions.reports import (
 )
 from care_sessions.schedule import local_day
 from hoiva.config import load_config
-from hoiva.store import create_store_engine, migrate
-from hoiva.store.checkin_store import SqlCheckinStore
+from store import create_store_engine, migrate
+from store.checkin_store import SqlCheckinStore
+from web.i18n import LANGUAGES, Catalogues
+from web.routes_reports import column_title
 
 BAR_WIDTH = 30
 
@@ -78,6 +80,11 @@ def add_parser(sub: Any) -> None:
     )
     report.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     report.add_argument(
+        "--language",
+        choices=list(LANGUAGES),
+        help="CSV header as column titles in this language (default: the stable column keys)",
+    )
+    report.add_argument(
         "--progress",
         choices=["auto", "always", "never"],
         default="auto",
@@ -124,7 +131,7 @@ async def run_report(args: argparse.Namespace) -> int:
         report = await _collect(SqlCheckinStore(engine), request, progress)
     finally:
         await engine.dispose()
-    text = _render(report, args.format, args.by, progress)
+    text = _render(report, args.format, args.by, progress, args.language)
     progress.finish()
     if args.output is None:
         sys.stdout.write(text)
@@ -147,11 +154,17 @@ async def _collect(store: SqlCheckinStore, request: ReportRequest, progress: Pro
     return Report(request, results[0], results[1], results[2])
 
 
-def _render(report: Report, export: str, by: str, progress: Progress) -> str:
+def _render(
+    report: Report, export: str, by: str, progress: Progress, language: str | None = None
+) -> str:
     if export == "json":
         progress.show(1, 1, "writing JSON")
         return json.dumps(report_as_dict(report), indent=2, ensure_ascii=False) + "\n"
-    rows = csv_table(report, by)
+    if language is None:
+        rows = csv_table(report, by)
+    else:
+        reader = Catalogues(languages=[language])[language]
+        rows = csv_table(report, by, lambda column: column_title(column, reader))
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     total = len(rows) - 1

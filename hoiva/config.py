@@ -68,6 +68,9 @@ class MediaConfig(_Section, frozen=True):
     turn_urls: list[str] = msgspec.field(default_factory=list)
     turn_shared_secret: str | None = None
     turn_credential_ttl_s: Annotated[int, msgspec.Meta(ge=60, le=12 * 3600)] = 3600
+    # Packet forwarding over aiortc internals, probed at start-up; off: aiortc's public API
+    # only (decode and re-encode per subscriber), for an aiortc the probe refuses.
+    fast_path: bool = True
 
 
 class CallsConfig(_Section, frozen=True):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import replace
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from care_sessions.care_plans import (
     ALL_WEEKDAYS,
@@ -95,19 +95,27 @@ async def seed_demo_care(services: Services) -> None:
         items = _plan(client, created_by)
         for item in items:
             await store.add_plan_item(item)
-        await store.add_checkins(_history(items, local_day(now), rng))
+        await store.add_checkins(_history(items, now, rng))
         if nurse is not None:
             for record in _calls(client, nurse.id, nurse.display_name, local_day(now), rng):
                 await services.store.session_started(record)
         await service.plan_changed(client.id)
 
 
-def _history(items: list[PlanItem], today: date, rng: random.Random) -> list[Checkin]:
-    """Past check-ins with mostly good, sometimes missed outcomes (for the reports page)."""
+def _history(items: list[PlanItem], now: datetime, rng: random.Random) -> list[Checkin]:
+    """Past check-ins with mostly good, sometimes missed outcomes (for the reports page).
+
+    Today's too, up to `now`: plan_changed() creates only those whose window has not closed,
+    so a demo started in the evening would otherwise show no 08:00 medicine at all.
+    """
+    today = local_day(now)
     rows = []
-    for back in range(HISTORY_DAYS, 0, -1):
+    for back in range(HISTORY_DAYS, -1, -1):
         for checkin in (
-            c for item in items for c in expand_day(item, today - timedelta(days=back))
+            c
+            for item in items
+            for c in expand_day(item, today - timedelta(days=back))
+            if c.closes_at <= now
         ):
             roll = rng.random()
             if roll < 0.82:

@@ -14,10 +14,12 @@ from care_sessions.ports import CareStore
 from hoiva.config import Config
 
 if TYPE_CHECKING:
+    from care_services.checkins import CheckinService
+    from care_services.fleet import FleetService
+    from care_services.insight import InsightService
+    from care_services.ports import LiveSessions
+    from hoiva.runtime import SignalingRuntime
     from media.server import MediaServer
-    from signaling.fleet import FleetService
-    from signaling.insight import InsightService
-    from signaling.runtime import SignalingRuntime
 
 
 @dataclass
@@ -31,7 +33,16 @@ class Services:
     access_log: AccessLog
     consents: ConsentLedger
     family: FamilyCircle
-    # Quality, camera hints, recordings and /metrics (signaling/insight.py).
+    # Quality, camera hints, recordings and /metrics (care_services/insight.py).
     insight: InsightService | None = None
-    # Tablet heartbeats, remote settings, self-tests and offline alerts (signaling/fleet.py).
+    # Tablet heartbeats, remote settings, self-tests and offline alerts (care_services/fleet.py).
     fleet: FleetService | None = None
+
+    @property
+    def checkins(self) -> CheckinService | None:
+        return self.signaling.checkins
+
+    @property
+    def live(self) -> LiveSessions:
+        """Presence and device cut-off, as the pages and the data-rights export use them."""
+        return self.signaling

@@ -1,7 +1,8 @@
 """The analysis tap: a publisher's camera, decoded now and then, off the forwarding path.
 
-An `AnalysisTap` is a packet sink on one publisher's video `ForwardingReceiver`. On the event
-loop it only collects RTP payloads into whole VP8 frames (`Vp8FrameAssembler`, a few list
+An `AnalysisTap` is a packet sink on one publisher's video receiver (`media.parts.Publisher`;
+packets exist on the fast path only). On the event loop it only collects RTP payloads into
+whole VP8 frames (`Vp8FrameAssembler`, a few list
 operations per packet). It asks the publisher for a keyframe every `keyframe_interval_s`
 (through the receiver's PLI throttle) and hands at most `max_fps` complete *keyframes* a second
 to a worker thread, which decodes each on its own (a keyframe needs no decoder state) and runs
@@ -27,10 +28,10 @@ from typing import Literal
 import av
 import numpy as np
 import numpy.typing as npt
-from aiortc.rtp import RtpPacket
 
+from media.aiortc_internals import RtpPacket
 from media.camera_checks import CameraWatch, Hint, Observation
-from media.forwarding import ForwardingReceiver
+from media.parts import Publisher
 from media.vp8 import is_keyframe_start, payload_descriptor_length
 
 logger = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ class AnalysisTap:
 
     def __init__(
         self,
-        receiver: ForwardingReceiver,
+        receiver: Publisher,
         watch: CameraWatch,
         executor: Executor,
         *,

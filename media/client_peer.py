@@ -26,7 +26,7 @@ from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
 from media.ice import IceServerConfig, to_rtc_configuration
-from media.synthetic import SyntheticAudioTrack, read_marks
+from media.synthetic import SyntheticAudioTrack, read_frame_marks
 from media.udp_reads import install_draining_reads
 
 logger = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ class ClientPeer:
                 if isinstance(frame, VideoFrame):
                     stats.frame_sizes[mid] = (frame.width, frame.height)
                 if self._decode_marks and isinstance(frame, VideoFrame):
-                    mark = read_marks(frame.to_ndarray(format="gray"))
+                    mark = read_frame_marks(frame)
                     if mark is not None:
                         marks.append(mark)
                 self._progress.set()

@@ -11,20 +11,30 @@ with few subscribers per publisher that was the larger part of a packet's cost.
 (media/udp_reads.py), for SRTP that arrives on the connected DTLS transport's nominated pair
 and is routed to a `ForwardingReceiver`. Everything else (STUN, DTLS, RTCP, a packet from
 another address, a transport not connected yet) takes aiortc's path. The aiortc/aioice
-internals read here are listed in docs/media.md.
+internals this reads come from media/aiortc_internals.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import pylibsrtp
-from aioice.ice import CandidatePair, StunProtocol
-from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 
-from media import ntp_clock
+from media import aiortc_internals, ntp_clock
+from media.aiortc_internals import (
+    DTLS_CONNECTED,
+    DTLS_STATE,
+    RX_BYTES,
+    RX_PACKETS,
+    RX_SRTP,
+    CandidatePair,
+    RtpPacket,
+    StunProtocol,
+)
 from media.forwarding import ForwardingReceiver
 from media.rtp_parse import IndexedExtensionsMap, parse_rtp
 from media.srtp_buffer import SrtpBuffer
@@ -42,6 +52,7 @@ class DirectRtpReceive:
         "_pair",
         "_pair_address",
         "_protocol",
+        "_route_rtp",
         "_srtp",
         "_tasks",
     )
@@ -50,12 +61,14 @@ class DirectRtpReceive:
         self, dtls: RTCDtlsTransport, protocol: StunProtocol, extensions: IndexedExtensionsMap
     ) -> None:
         self._dtls = dtls
-        # The transport's name-mangled counters, which getStats() reports.
-        self._counters: dict[str, Any] = vars(dtls)
+        # The transport's instance dict: its SRTP session and state, and the counters that
+        # getStats() reports, read by the keys aiortc_internals names (as cheap as attributes).
+        self._counters: dict[str, Any] = aiortc_internals.transport_counters(dtls)
         self._protocol = protocol
         self._extensions = extensions
+        self._route_rtp: Callable[[RtpPacket], Any] = aiortc_internals.rtp_router(dtls).route_rtp
         # aioice's dict of nominated pairs (it keeps the one dict), and the pair last seen there.
-        self._nominated: dict[int, CandidatePair] = dtls.transport._connection._nominated
+        self._nominated: dict[int, CandidatePair] = aiortc_internals.nominated_pairs(dtls)
         self._pair: CandidatePair | None = None
         self._pair_address: tuple[Any, ...] | None = None
         self._srtp: SrtpBuffer | None = None
@@ -66,9 +79,9 @@ class DirectRtpReceive:
         # RTP and RTCP both start 0b10; RTCP's second byte is its packet type, 192-223.
         if len(data) < 12 or not 127 < data[0] < 192 or 191 < data[1] < 224:
             return False
-        dtls = self._dtls
-        rx_srtp = dtls._rx_srtp
-        if rx_srtp is None or dtls._state is not State.CONNECTED:
+        counters = self._counters
+        rx_srtp = counters[RX_SRTP]
+        if rx_srtp is None or counters[DTLS_STATE] is not DTLS_CONNECTED:
             return False
         pair = self._nominated.get(1)
         if pair is not self._pair:
@@ -80,9 +93,8 @@ class DirectRtpReceive:
             return False
 
         # From here on the packet is ours: unprotecting it advances SRTP's replay window.
-        counters = self._counters
-        counters["_RTCDtlsTransport__rx_bytes"] += len(data)
-        counters["_RTCDtlsTransport__rx_packets"] += 1
+        counters[RX_BYTES] += len(data)
+        counters[RX_PACKETS] += 1
         arrival_time_ms = ntp_clock.current_ms()
         srtp = self._srtp
         if srtp is None or srtp.session is not rx_srtp:
@@ -92,11 +104,13 @@ class DirectRtpReceive:
             packet = parse_rtp(srtp.unprotect(data), self._extensions)
         except (pylibsrtp.Error, ValueError, struct.error):
             return True  # aiortc drops these too (and logs them at debug level)
-        receiver = dtls._rtp_router.route_rtp(packet)
+        receiver = self._route_rtp(packet)
         if isinstance(receiver, ForwardingReceiver):
             receiver.handle_rtp(packet, arrival_time_ms)
         elif receiver is not None:
-            task = asyncio.ensure_future(receiver._handle_rtp_packet(packet, arrival_time_ms))
+            task = asyncio.ensure_future(
+                aiortc_internals.handle_rtp_packet(receiver, packet, arrival_time_ms)
+            )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return True
@@ -104,8 +118,8 @@ class DirectRtpReceive:
 
 def install_direct_receive(dtls: RTCDtlsTransport) -> bool:
     """Receive `dtls`'s RTP directly from its nominated pair's socket, where that is plain UDP."""
-    pair = dtls.transport._connection._nominated.get(1)
-    extensions = dtls._rtp_header_extensions_map
+    pair = aiortc_internals.nominated_pairs(dtls).get(1)
+    extensions = aiortc_internals.extensions_map(dtls)
     # A TURN allocation's protocol unwraps its own framing first: that stays on aiortc's path.
     if (
         pair is None

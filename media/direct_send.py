@@ -8,7 +8,8 @@ subscriber per packet, those frames were a fifth of the cost of a copy (bench/sf
 and address) for as long as the pair stays nominated and DTLS connected; the forwarding path
 builds each copy inside the route's SRTP buffer (media/srtp_buffer.py) and sends it with one
 `sendto`. Anything else (a TURN relay, a transport not connected yet) has no route and takes
-aiortc's path. The aiortc/aioice/asyncio internals read here are listed in docs/media.md.
+aiortc's path. The aiortc/aioice/asyncio internals this reads come from
+media/aiortc_internals.py.
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from aioice.ice import CandidatePair, StunProtocol
-from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 
+from media import aiortc_internals
+from media.aiortc_internals import (
+    DTLS_CONNECTED,
+    DTLS_STATE,
+    TX_BYTES,
+    TX_PACKETS,
+    CandidatePair,
+    StunProtocol,
+)
 from media.srtp_buffer import SrtpBuffer
 
 # sendto(data, address) of the pair's socket.
@@ -37,26 +46,27 @@ class DirectRoute:
     srtp: SrtpBuffer
     sendto: SendTo
     addr: tuple[Any, ...]
-    # The transport's name-mangled counters, which getStats() reports.
+    # The transport's instance dict: its state, and the counters getStats() reports.
     counters: dict[str, Any]
 
     def is_current(self) -> bool:
-        return self.dtls._state is State.CONNECTED and self.nominated.get(1) is self.pair
+        return self.counters[DTLS_STATE] is DTLS_CONNECTED and self.nominated.get(1) is self.pair
 
     def send(self, length: int) -> None:
         """Protect the RTP packet in `srtp.view[:length]` and send it (OSError, pylibsrtp.Error)."""
         protected = self.srtp.protect(length)
         self.sendto(protected, self.addr)
         counters = self.counters
-        counters["_RTCDtlsTransport__tx_bytes"] += len(protected)
-        counters["_RTCDtlsTransport__tx_packets"] += 1
+        counters[TX_BYTES] += len(protected)
+        counters[TX_PACKETS] += 1
 
 
 def direct_route(dtls: RTCDtlsTransport) -> DirectRoute | None:
     """The route of `dtls`'s forwarded copies where its pair is plain UDP; None: aiortc's path."""
-    if dtls._state is not State.CONNECTED or dtls._tx_srtp is None:
+    tx_srtp = aiortc_internals.tx_srtp(dtls)
+    if not aiortc_internals.dtls_connected(dtls) or tx_srtp is None:
         return None
-    nominated = dtls.transport._connection._nominated
+    nominated = aiortc_internals.nominated_pairs(dtls)
     pair = nominated.get(1)
     if pair is None:
         return None
@@ -67,14 +77,14 @@ def direct_route(dtls: RTCDtlsTransport) -> DirectRoute | None:
     # The socket itself where asyncio's selector transport has one: its `sendto` wrapper only
     # adds checks and a queue for a full buffer, and a real-time copy that finds the kernel
     # buffer full is better dropped (the subscriber NACKs it) than queued.
-    sock = getattr(protocol.transport, "_sock", None)
+    sock = aiortc_internals.datagram_socket(protocol.transport)
     sendto: SendTo = sock.sendto if sock is not None else protocol.transport.sendto
     return DirectRoute(
         dtls=dtls,
         pair=pair,
         nominated=nominated,
-        srtp=SrtpBuffer(dtls._tx_srtp),
+        srtp=SrtpBuffer(tx_srtp),
         sendto=sendto,
         addr=pair.remote_addr,
-        counters=vars(dtls),
+        counters=aiortc_internals.transport_counters(dtls),
     )

@@ -4,8 +4,8 @@ A publisher's packets arrive at a `ForwardingReceiver`, which keeps aiortc's rec
 duties (receiver reports, NACKs, REMB upstream) but never depayloads, buffers or decodes; it
 hands each packet to the `ForwardingSender`s subscribed to it.  Each sender rewrites the packet
 into its own stream (SSRC, sequence numbers, timestamps, payload type, header extensions) and
-sends it on the subscriber's transport.  Every aiortc 1.16.0 internal used here is listed in
-docs/media.md.
+sends it on the subscriber's transport.  The aiortc internals this needs are reached only through
+media/aiortc_internals.py (the base classes and helpers imported from there).
 """
 
 from __future__ import annotations
@@ -17,29 +17,27 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pylibsrtp
-from aiortc.codecs import is_rtx
-from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCDtlsTransport
-from aiortc.rtcrtpparameters import (
-    RTCRtpCodecParameters,
-    RTCRtpReceiveParameters,
-    RTCRtpSendParameters,
-)
-from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver, StreamStatistics
-from aiortc.rtcrtpsender import RTCRtpSender, random_sequence_number
-from aiortc.rtp import (
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
+
+from media import aiortc_internals, ntp_clock
+from media.aiortc_internals import (
     RTCP_PSFB_APP,
     RTP_HISTORY_SIZE,
+    ReceiverInternals,
     RtcpPsfbPacket,
     RtpPacket,
+    SenderInternals,
+    StreamStatistics,
+    is_rtx,
     pack_remb_fci,
+    random32,
+    random_sequence_number,
     unwrap_rtx,
 )
-from aiortc.utils import random32
-
-from media import ntp_clock
 from media.direct_send import DirectRoute, direct_route
 from media.keyframes import KeyframeRequestThrottle
+from media.parts import PacketSink, Publisher
 from media.rate_window import WindowedRate
 from media.rtp_fastpath import RtpHeaderWriter, extension_ids
 from media.rtp_rewrite import StreamRewriter
@@ -48,8 +46,6 @@ from media.vp8 import is_keyframe_start
 
 logger = logging.getLogger(__name__)
 
-# Called on the event loop with each packet a publisher sends; must not block (media/analysis.py).
-PacketSink = Callable[[RtpPacket], None]
 
 # A gated subscriber whose keyframe request went unanswered (PLI lost, publisher busy) asks
 # again after this long instead of staying black.
@@ -60,25 +56,19 @@ KEYFRAME_RETRY_INTERVAL = 1.0
 _SentPacket = tuple[int, int, int, bytes, int, int, "tuple[bool, int] | None"]
 
 
-class ForwardingReceiver(RTCRtpReceiver):
+class ForwardingReceiver(ReceiverInternals):
     """Receives a publisher's RTP and fans it out, encoded, to subscribed senders."""
-
-    # aiortc 1.16.0 name-mangled RTCRtpReceiver state this class reads and writes.  Declared
-    # (annotation only, no value) so mypy checks the uses; see docs/media.md.
-    _RTCRtpReceiver__codecs: dict[int, RTCRtpCodecParameters]
-    _RTCRtpReceiver__rtx_ssrc: dict[int, int]
-    _RTCRtpReceiver__remote_streams: dict[int, StreamStatistics]
-    _RTCRtpReceiver__nack_generator: NackGenerator | None
-    _RTCRtpReceiver__remote_bitrate_estimator: RemoteBitrateEstimator | None
-    _RTCRtpReceiver__rtcp_ssrc: int | None
-    _RTCRtpReceiver__rtcp_task: asyncio.Future[None] | None
-    _RTCRtpReceiver__started: bool
 
     def __init__(self, kind: str, transport: RTCDtlsTransport) -> None:
         super().__init__(kind, transport)
-        estimator = self._RTCRtpReceiver__remote_bitrate_estimator
-        if estimator is not None:
-            estimator.incoming_bitrate = WindowedRate(1000, 8000)
+        # aiortc makes these once, in its constructor; held here for the per-packet path.
+        self._codecs_by_pt = self.negotiated_codecs
+        self._stream_stats = self.remote_streams
+        self._rtx_ssrc_map = self.rtx_ssrcs
+        self._nacks = self.nack_generator
+        self._estimator = self.bitrate_estimator
+        if self._estimator is not None:
+            aiortc_internals.use_rate_counter(self._estimator, WindowedRate(1000, 8000))
         self.media_kind = kind
         self.media_ssrc: int | None = None
         self.packets_received = 0
@@ -118,10 +108,18 @@ class ForwardingReceiver(RTCRtpReceiver):
 
     def loss_counters(self) -> tuple[int, int]:
         """(packets expected, packets received) of the publisher's media stream so far."""
-        stream = self._RTCRtpReceiver__remote_streams.get(self.media_ssrc or -1)
+        stream = self._stream_stats.get(self.media_ssrc or -1)
         if stream is None:
             return 0, 0
         return stream.packets_expected, stream.packets_received
+
+    def jitter_seconds(self) -> float:
+        """Interarrival jitter of the publisher's media stream (RTCP statistics)."""
+        stream = self._stream_stats.get(self.media_ssrc or -1)
+        if stream is None:
+            return 0.0
+        clock_rate = 90_000 if self.media_kind == "video" else 48_000
+        return float(stream.jitter) / clock_rate
 
     def set_remb_cap(self, bitrate: int | None) -> None:
         """Cap the bitrate we ask of the publisher; sent at once when it lowers the ask."""
@@ -131,7 +129,7 @@ class ForwardingReceiver(RTCRtpReceiver):
 
     def send_remb(self, estimate: int) -> None:
         """Send REMB upstream: our estimate of the publisher's uplink, capped by policy."""
-        rtcp_ssrc = self._RTCRtpReceiver__rtcp_ssrc
+        rtcp_ssrc = self.rtcp_ssrc
         if self.media_kind != "video" or rtcp_ssrc is None or self.media_ssrc is None:
             return
         bitrate = min(estimate, self.remb_cap) if self.remb_cap is not None else estimate
@@ -141,28 +139,17 @@ class ForwardingReceiver(RTCRtpReceiver):
             media_ssrc=0,
             fci=pack_remb_fci(bitrate, [self.media_ssrc]),
         )
-        self._spawn(self._send_rtcp(packet))
+        self._spawn(self.send_rtcp(packet))
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe, throttled; audio receivers ignore it."""
         if self.media_kind == "video":
             self._keyframes.request()
 
-    async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
-        """Start receiving: aiortc's `receive()` minus the decoder thread it would start."""
-        if self._RTCRtpReceiver__started:
-            return
-        codecs = self._RTCRtpReceiver__codecs
-        for codec in parameters.codecs:
-            if codec.payloadType is not None:
-                codecs[codec.payloadType] = codec
+    def on_receive(self) -> None:
+        # `receive()` (aiortc_internals) has applied the negotiated codecs.
+        codecs = self._codecs_by_pt
         self._rtx_payload_types = frozenset(pt for pt, codec in codecs.items() if is_rtx(codec))
-        for encoding in parameters.encodings:
-            if encoding.rtx and encoding.rtx.ssrc is not None and encoding.ssrc is not None:
-                self._RTCRtpReceiver__rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
-        self.transport._register_rtp_receiver(self, parameters)
-        self._RTCRtpReceiver__rtcp_task = asyncio.ensure_future(self._run_rtcp())
-        self._RTCRtpReceiver__started = True
 
     async def stop(self) -> None:
         self._keyframes.close()
@@ -172,19 +159,15 @@ class ForwardingReceiver(RTCRtpReceiver):
             task.cancel()
         await super().stop()
 
-    async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
-        # aiortc's entry point; media/direct_receive.py calls `handle_rtp` without a coroutine.
-        self.handle_rtp(packet, arrival_time_ms)
-
     def handle_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         """One packet from the publisher: statistics and feedback upstream, then subscribers."""
         # Mirrors RTCRtpReceiver._handle_rtp_packet up to the point where it depayloads; from
         # there the packet goes to the subscribers instead of the jitter buffer and decoder.
         # What aiortc awaits there (RTCP sends) runs as a task: the packet need not wait.
-        if not self._enabled:
+        if not self.receiving_enabled:
             return
 
-        estimator = self._RTCRtpReceiver__remote_bitrate_estimator
+        estimator = self._estimator
         if estimator is not None and packet.extensions.abs_send_time is not None:
             remb = estimator.add(
                 abs_send_time=packet.extensions.abs_send_time,
@@ -192,14 +175,14 @@ class ForwardingReceiver(RTCRtpReceiver):
                 payload_size=len(packet.payload) + packet.padding_size,
                 ssrc=packet.ssrc,
             )
-            rtcp_ssrc = self._RTCRtpReceiver__rtcp_ssrc
+            rtcp_ssrc = self.rtcp_ssrc if remb is not None else None
             if rtcp_ssrc is not None and remb is not None:
                 bitrate, ssrcs = remb
                 self._remb_estimate = bitrate
                 if self.remb_cap is not None:
                     bitrate = min(bitrate, self.remb_cap)
                 self._spawn(
-                    self._send_rtcp(
+                    self.send_rtcp(
                         RtcpPsfbPacket(
                             fmt=RTCP_PSFB_APP,
                             ssrc=rtcp_ssrc,
@@ -209,20 +192,20 @@ class ForwardingReceiver(RTCRtpReceiver):
                     )
                 )
 
-        codecs = self._RTCRtpReceiver__codecs
+        codecs = self._codecs_by_pt
         codec = codecs.get(packet.payload_type)
         if codec is None:
             return
 
         # Receiver reports upstream are built from these statistics.
-        streams = self._RTCRtpReceiver__remote_streams
+        streams = self._stream_stats
         stream = streams.get(packet.ssrc)
         if stream is None:
             stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
         stream.add(packet)
 
         if packet.payload_type in self._rtx_payload_types:
-            original_ssrc = self._RTCRtpReceiver__rtx_ssrc.get(packet.ssrc)
+            original_ssrc = self._rtx_ssrc_map.get(packet.ssrc)
             apt = codec.parameters.get("apt")
             if (
                 original_ssrc is None
@@ -233,12 +216,12 @@ class ForwardingReceiver(RTCRtpReceiver):
                 return
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
 
-        nack_generator = self._RTCRtpReceiver__nack_generator
+        nack_generator = self._nacks
         # Fresh: the newest packet so far, not a retransmission or a straggler.
         fresh = True
         if nack_generator is not None:
             if nack_generator.add(packet):
-                self._spawn(self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing)))
+                self._spawn(self.send_nack(packet.ssrc, sorted(nack_generator.missing)))
             fresh = nack_generator.max_seq == packet.sequence_number
 
         first = self.media_ssrc is None
@@ -300,7 +283,7 @@ class ForwardingReceiver(RTCRtpReceiver):
         # keyframe anyway.
         if self.media_ssrc is None:
             return False
-        self._spawn(self._send_rtcp_pli(self.media_ssrc))
+        self._spawn(self.send_pli(self.media_ssrc))
         return True
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -309,20 +292,8 @@ class ForwardingReceiver(RTCRtpReceiver):
         task.add_done_callback(self._tasks.discard)
 
 
-def _alias(name: str) -> property:
-    """A property that reads and writes the attribute `name`."""
-    return property(
-        lambda self: getattr(self, name), lambda self, value: setattr(self, name, value)
-    )
-
-
-class ForwardingSender(RTCRtpSender):
+class ForwardingSender(SenderInternals):
     """Sends one subscriber the packets of whichever publisher receiver it is attached to."""
-
-    # aiortc 1.16.0 name-mangled RTCRtpSender state this class writes; see docs/media.md.
-    _RTCRtpSender__rtp_history: dict[int, RtpPacket]
-    _RTCRtpSender__rtp_started: asyncio.Event
-    _RTCRtpSender__rtp_exited: asyncio.Event
 
     def __init__(self, kind: str, transport: RTCDtlsTransport) -> None:
         super().__init__(kind, transport)
@@ -347,21 +318,13 @@ class ForwardingSender(RTCRtpSender):
         self._sent: list[_SentPacket | None] = [None] * RTP_HISTORY_SIZE
         self._rewriter: StreamRewriter | None = None
 
-    # aiortc's sender-report loop and getStats() read these four name-mangled counters. They
-    # are views of our own: the forwarding path counts in plain attributes, per copy.
-    _RTCRtpSender__packet_count = _alias("packets_forwarded")
-    _RTCRtpSender__octet_count = _alias("octets_forwarded")
-    _RTCRtpSender__ntp_timestamp = _alias("last_sent_ntp_time")
-
+    # aiortc's sender-report loop and getStats() read the plain counters the forwarding path
+    # keeps per copy (`packets_forwarded`, `octets_forwarded`, `last_sent_ntp_time`, and this).
     @property
-    def _RTCRtpSender__rtp_timestamp(self) -> int:
+    def last_rtp_timestamp(self) -> int:
         # The RTP timestamp of the newest packet, which the sender report pairs with its NTP
         # time: the rewriter's newest output.
         return self._rewriter.last_timestamp if self._rewriter is not None else 0
-
-    @_RTCRtpSender__rtp_timestamp.setter
-    def _RTCRtpSender__rtp_timestamp(self, value: int) -> None:
-        pass  # aiortc's initial 0; the rewriter answers from then on
 
     @property
     def source(self) -> ForwardingReceiver | None:
@@ -372,8 +335,9 @@ class ForwardingSender(RTCRtpSender):
         """True once negotiated and connected: aiortc has called `send()`."""
         return self._rewriter is not None
 
-    def attach(self, source: ForwardingReceiver | None) -> None:
+    def attach(self, source: Publisher | None) -> None:
         """Forward `source`'s packets from now on (None: send nothing)."""
+        assert source is None or isinstance(source, ForwardingReceiver)
         if source is self._source:
             return
         if self._source is not None:
@@ -412,7 +376,7 @@ class ForwardingSender(RTCRtpSender):
         if codec.payloadType is not None:
             self._writer = RtpHeaderWriter(
                 payload_type=codec.payloadType,
-                ssrc=self._ssrc,
+                ssrc=self.ssrc,
                 mid=self._mid,
                 ids=extension_ids(parameters),
             )
@@ -431,47 +395,31 @@ class ForwardingSender(RTCRtpSender):
         self.attach(None)
         await super().stop()
 
-    async def _run_rtp(self, codec: RTCRtpCodecParameters) -> None:
-        # Replaces aiortc's read-encode-packetize loop: packets arrive through `forward()`.
-        self._RTCRtpSender__rtp_started.set()
-        try:
-            await asyncio.get_running_loop().create_future()
-        except asyncio.CancelledError:
-            pass
-        finally:
-            self._RTCRtpSender__rtp_exited.set()
-
-    def _send_keyframe(self) -> None:
-        # aiortc calls this for PLI and FIR from the subscriber; it would only flag an encoder
-        # we do not run.  The publisher is the one that can produce a keyframe.
+    def on_keyframe_request(self) -> None:
+        # PLI or FIR from the subscriber: the publisher is the one that can produce a keyframe.
         if self._source is not None:
             self._source.request_keyframe()
 
-    async def _retransmit(self, sequence_number: int) -> None:
-        # aiortc's `_retransmit` serves a NACK from its history of `RtpPacket`s (wrapping it in
-        # RTX when negotiated).  We keep only the fields; build the packet aiortc would have
-        # stored, put it in that history and let aiortc do the rest.
-        index = sequence_number % RTP_HISTORY_SIZE
-        history = self._RTCRtpSender__rtp_history
-        sent = self._sent[index]
+    def packet_for_retransmission(self, sequence_number: int) -> RtpPacket | None:
+        # A NACK: we keep only the fields of what we sent; build the packet aiortc would have
+        # stored in its history (aiortc_internals puts it there and aiortc resends it).
+        sent = self._sent[sequence_number % RTP_HISTORY_SIZE]
         if sent is None or sent[0] != sequence_number or self._payload_type is None:
-            history.pop(index, None)
-        else:
-            _, marker, timestamp, payload, padding_size, abs_send_time, audio_level = sent
-            packet = RtpPacket(
-                payload_type=self._payload_type,
-                marker=marker,
-                sequence_number=sequence_number,
-                timestamp=timestamp,
-                ssrc=self._ssrc,
-                payload=payload,
-            )
-            packet.padding_size = padding_size
-            packet.extensions.mid = self._mid
-            packet.extensions.abs_send_time = abs_send_time
-            packet.extensions.audio_level = audio_level
-            history[index] = packet
-        await super()._retransmit(sequence_number)
+            return None
+        _, marker, timestamp, payload, padding_size, abs_send_time, audio_level = sent
+        packet = RtpPacket(
+            payload_type=self._payload_type,
+            marker=marker,
+            sequence_number=sequence_number,
+            timestamp=timestamp,
+            ssrc=self.ssrc,
+            payload=payload,
+        )
+        packet.padding_size = padding_size
+        packet.extensions.mid = self._mid
+        packet.extensions.abs_send_time = abs_send_time
+        packet.extensions.audio_level = audio_level
+        return packet
 
     def _begin_epoch(self, source: ForwardingReceiver) -> None:
         assert self._rewriter is not None
@@ -491,7 +439,7 @@ class ForwardingSender(RTCRtpSender):
     async def send_through_aiortc(self, data: bytes, payload_size: int, ntp_time: int) -> None:
         """What `forward` could not send directly (a TURN pair, say): aiortc's path."""
         try:
-            await self.transport._send_rtp(data)
+            await aiortc_internals.send_rtp(self.transport, data)
         except ConnectionError:
             return
         self.count_sent(payload_size, ntp_time)
@@ -570,8 +518,7 @@ class ForwardingSender(RTCRtpSender):
         """(seq, ts) of `packet` in this subscriber's stream; None: do not send it."""
         rewriter = self._rewriter
         source = self._source
-        # `_enabled` is aiortc's flag for a negotiated direction that excludes sending.
-        if rewriter is None or source is None or not self._enabled:
+        if rewriter is None or source is None or not self.sending_enabled:
             return None
         # An active epoch has the SSRC of its source; an ended one has none.
         if rewriter.ssrc != packet.ssrc or self._source_generation != source.generation:

@@ -6,12 +6,9 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aioice.ice
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCIceTransportPolicy
 
-# aioice's own discovery, kept so that tests (and a deployment that wants "every interface")
-# can go back to it.
-_AIOICE_GET_HOST_ADDRESSES = aioice.ice.get_host_addresses
+from media import aiortc_internals
 
 
 def use_host_addresses(addresses: Sequence[str]) -> None:
@@ -26,7 +23,9 @@ def use_host_addresses(addresses: Sequence[str]) -> None:
     interface discovery.
     """
     if not addresses:
-        aioice.ice.get_host_addresses = _AIOICE_GET_HOST_ADDRESSES
+        # aioice's own discovery, kept so that tests (and a deployment that wants "every
+        # interface") can go back to it.
+        aiortc_internals.set_host_addresses_function(aiortc_internals.AIOICE_GET_HOST_ADDRESSES)
         return
     parsed = tuple(_parse_bind_address(address) for address in addresses)
 
@@ -37,7 +36,7 @@ def use_host_addresses(addresses: Sequence[str]) -> None:
             if (ip.version == 4 and use_ipv4) or (ip.version == 6 and use_ipv6)
         ]
 
-    aioice.ice.get_host_addresses = get_host_addresses
+    aiortc_internals.set_host_addresses_function(get_host_addresses)
 
 
 def restore_host_addresses() -> None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
-    RTCPeerConnection,
     RTCRtpCodecCapability,
     RTCRtpCodecParameters,
     RTCRtpHeaderExtensionParameters,
@@ -17,10 +15,10 @@ from aiortc import (
     RTCSessionDescription,
     sdp,
 )
-from aiortc.exceptions import InternalError
 from aiortc.rtcdtlstransport import RTCDtlsTransport
-from aiortc.rtcsctptransport import RTCSctpTransport
 
+from media import aiortc_internals
+from media.aiortc_internals import PeerConnectionInternals
 from media.direct_receive import install_direct_receive
 from media.forwarding import ForwardingReceiver, ForwardingSender
 from media.rtp_parse import IndexedExtensionsMap
@@ -42,15 +40,8 @@ def server_codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
     ]
 
 
-class ForwardingPeerConnection(RTCPeerConnection):
+class ForwardingPeerConnection(PeerConnectionInternals):
     """An RTCPeerConnection whose transceivers forward packets instead of decoding and encoding."""
-
-    # aiortc 1.16.0 name-mangled RTCPeerConnection state used by the transceiver factory below;
-    # see docs/media.md.
-    _RTCPeerConnection__transceivers: list[RTCRtpTransceiver]
-    _RTCPeerConnection__sctp: RTCSctpTransport | None
-    _RTCPeerConnection__stream_id: str
-    _RTCPeerConnection__createDtlsTransport: Callable[[], RTCDtlsTransport]
 
     def __init__(self, configuration: RTCConfiguration) -> None:
         # The transceiver factory below only implements max-bundle: one ICE/DTLS transport.
@@ -68,62 +59,50 @@ class ForwardingPeerConnection(RTCPeerConnection):
 
     def _receive_directly_once_connected(self) -> None:
         # max-bundle: the first transceiver's DTLS transport carries every m-section.
-        transceivers = self._RTCPeerConnection__transceivers
+        transceivers = self.transceivers
         if self.connectionState == "connected" and transceivers and not self.receiving_directly:
             self.receiving_directly = install_direct_receive(transceivers[0].receiver.transport)
 
-    def _RTCPeerConnection__createTransceiver(
-        self,
-        direction: str,
-        kind: str,
-        sender_track: object | None = None,
-    ) -> RTCRtpTransceiver:
-        # Replaces RTCPeerConnection.__createTransceiver, the single place aiortc constructs
-        # RTCRtpSender/RTCRtpReceiver, both for addTransceiver() and for m-sections created
-        # inside setRemoteDescription() when we answer.
-        if sender_track is not None:
-            raise InternalError("the media server forwards packets; it sends no local tracks")
-        transceivers = self._RTCPeerConnection__transceivers
-        sctp = self._RTCPeerConnection__sctp
-        if transceivers:
-            dtls_transport = transceivers[0].receiver.transport
-            bundled = True
-        elif sctp is not None:
-            dtls_transport = sctp.transport
-            bundled = True
-        else:
-            dtls_transport = self._RTCPeerConnection__createDtlsTransport()
-            # Before any receiver configures it: media/direct_receive.py parses with its index.
-            dtls_transport._rtp_header_extensions_map = IndexedExtensionsMap()
-            bundled = False
+    # The transceiver factory's hooks (aiortc_internals.PeerConnectionInternals).
 
+    def on_new_transport(self, dtls: RTCDtlsTransport) -> None:
+        # Before any receiver configures it: media/direct_receive.py parses with its index.
+        aiortc_internals.set_extensions_map(dtls, IndexedExtensionsMap())
+
+    def make_parts(
+        self, kind: str, dtls: RTCDtlsTransport
+    ) -> tuple[ForwardingSender, ForwardingReceiver]:
+        return ForwardingSender(kind, dtls), ForwardingReceiver(kind, dtls)
+
+    def transceiver_direction(self, direction: str) -> str:
         # aiortc creates answerer-side transceivers "recvonly"; the participant's own
         # m-sections also carry its first remote publisher down, so they are sendrecv.
-        if direction == "recvonly":
-            direction = "sendrecv"
+        return "sendrecv" if direction == "recvonly" else direction
 
-        transceiver = RTCRtpTransceiver(
-            direction=direction,
-            kind=kind,
-            sender=ForwardingSender(kind, dtls_transport),
-            receiver=ForwardingReceiver(kind, dtls_transport),
-        )
-        transceiver.receiver._set_rtcp_ssrc(transceiver.sender._ssrc)
-        transceiver.sender._stream_id = self._RTCPeerConnection__stream_id
-        transceiver._bundled = bundled
-        # Set here rather than through setCodecPreferences() afterwards: on the answerer the
-        # codecs are negotiated inside setRemoteDescription(), right after this returns.
-        transceiver._preferred_codecs = server_codec_preferences(kind)
-        transceivers.append(transceiver)
-        return transceiver
+    def codec_preferences(self, kind: str) -> list[RTCRtpCodecCapability]:
+        return server_codec_preferences(kind)
+
+    # The room's view of the parts (media/parts.py), shared with media/public_path.py.
+
+    def publisher_part(self, transceiver: RTCRtpTransceiver) -> ForwardingReceiver | None:
+        receiver = transceiver.receiver
+        return receiver if isinstance(receiver, ForwardingReceiver) else None
+
+    def subscriber_part(self, transceiver: RTCRtpTransceiver) -> ForwardingSender | None:
+        sender = transceiver.sender
+        return sender if isinstance(sender, ForwardingSender) else None
+
+    def add_sending_transceiver(self, kind: str) -> RTCRtpTransceiver:
+        return self.addTransceiver(kind, direction="sendonly")
 
     async def setRemoteDescription(self, sessionDescription: RTCSessionDescription) -> None:
         await super().setRemoteDescription(sessionDescription)
         for transceiver in self.getTransceivers():
             kind = transceiver.kind
-            if kind not in self._session_codecs and transceiver._codecs:
-                self._session_codecs[kind] = copy.deepcopy(transceiver._codecs)
-                self._session_extensions[kind] = copy.deepcopy(transceiver._headerExtensions)
+            codecs, extensions = aiortc_internals.transceiver_codecs(transceiver)
+            if kind not in self._session_codecs and codecs:
+                self._session_codecs[kind] = copy.deepcopy(codecs)
+                self._session_extensions[kind] = copy.deepcopy(extensions)
 
     async def createOffer(self) -> RTCSessionDescription:
         # aiortc's createOffer() resets every transceiver to its default payload types (Opus
@@ -141,8 +120,9 @@ class ForwardingPeerConnection(RTCPeerConnection):
             media.rtp.headerExtensions = copy.deepcopy(self._session_extensions[media.kind])
         for transceiver in self.getTransceivers():
             if transceiver.kind in self._session_codecs:
-                transceiver._codecs = copy.deepcopy(self._session_codecs[transceiver.kind])
-                transceiver._headerExtensions = copy.deepcopy(
-                    self._session_extensions[transceiver.kind]
+                aiortc_internals.set_transceiver_codecs(
+                    transceiver,
+                    copy.deepcopy(self._session_codecs[transceiver.kind]),
+                    copy.deepcopy(self._session_extensions[transceiver.kind]),
                 )
         return RTCSessionDescription(sdp=str(description), type="offer")

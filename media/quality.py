@@ -15,9 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from aiortc.rtp import RtpPacket
-
-from media.forwarding import ForwardingReceiver, ForwardingSender
+from media.aiortc_internals import RtpPacket
+from media.parts import Publisher, Subscriber
 
 FREEZE_GAP_S = 0.6
 VIDEO_CLOCK_HZ = 90_000
@@ -123,11 +122,11 @@ class ParticipantQuality:
         self._limits = limits or QualityLimits()
         self._clock = clock
         self.meter = FrameRateMeter(clock)
-        self._video_in: ForwardingReceiver | None = None
-        self._receivers: tuple[ForwardingReceiver, ...] = ()
+        self._video_in: Publisher | None = None
+        self._receivers: tuple[Publisher, ...] = ()
         self._previous: _Counters | None = None
 
-    def attach(self, receivers: Sequence[ForwardingReceiver]) -> None:
+    def attach(self, receivers: Sequence[Publisher]) -> None:
         """Follow these receivers (a reconnect brings new ones); idempotent."""
         receivers = tuple(receivers)
         if receivers == self._receivers:
@@ -145,7 +144,7 @@ class ParticipantQuality:
         self._video_in = None
         self._receivers = ()
 
-    async def sample(self, senders: Sequence[ForwardingSender]) -> QualitySample | None:
+    async def sample(self, senders: Sequence[Subscriber]) -> QualitySample | None:
         """The interval since the previous call; None on the first call (no interval yet)."""
         now = self._clock()
         video = self._video_in
@@ -186,18 +185,15 @@ class ParticipantQuality:
         )
 
 
-def _octets(sender: ForwardingSender) -> int:
-    return int(sender._RTCRtpSender__octet_count)
+def _octets(sender: Subscriber) -> int:
+    return sender.octets_forwarded
 
 
-def _jitter_ms(receiver: ForwardingReceiver | None) -> float:
-    if receiver is None or receiver.media_ssrc is None:
-        return 0.0
-    stream = receiver._RTCRtpReceiver__remote_streams.get(receiver.media_ssrc)
-    return 0.0 if stream is None else 1000.0 * stream.jitter / VIDEO_CLOCK_HZ
+def _jitter_ms(receiver: Publisher | None) -> float:
+    return 0.0 if receiver is None else 1000.0 * receiver.jitter_seconds()
 
 
-async def _downstream(senders: Sequence[ForwardingSender]) -> tuple[float | None, float]:
+async def _downstream(senders: Sequence[Subscriber]) -> tuple[float | None, float]:
     """(round-trip ms, loss %) from the receiver reports about our video senders."""
     rtts: list[float] = []
     loss = 0.0

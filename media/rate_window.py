@@ -12,49 +12,50 @@ from __future__ import annotations
 
 from collections import deque
 
-from aiortc.rate import RateCounter
+from media.aiortc_internals import RateCounter
 
 
 class WindowedRate(RateCounter):
     """Drop-in for `aiortc.rate.RateCounter(window_size, scale)` with monotonic clocks."""
 
     def __init__(self, window_size: int, scale: int = 8000) -> None:
-        # Not RateCounter.__init__: it would build the 1,000 buckets this class replaces.
-        self._window_size = window_size
-        self._scale = scale
-        self._entries: deque[tuple[int, int]] = deque()
-        self._origin_ms: int | None = None
-        self._bytes = 0
+        # Not RateCounter.__init__: it would build the 1,000 buckets this class replaces. Only
+        # RateCounter's public methods are replaced; no attribute name is shared with it.
+        self._window_ms = window_size
+        self._multiplier = scale
+        self._arrivals: deque[tuple[int, int]] = deque()
+        self._start_ms: int | None = None
+        self._sum = 0
 
     def add(self, value: int, now_ms: int) -> None:
-        if self._origin_ms is None:
-            self._origin_ms = now_ms
+        if self._start_ms is None:
+            self._start_ms = now_ms
         else:
-            self._erase_old(now_ms)
-        self._entries.append((now_ms, value))
-        self._bytes += value
+            self._drop_before_window(now_ms)
+        self._arrivals.append((now_ms, value))
+        self._sum += value
 
     def rate(self, now_ms: int) -> int | None:
-        if self._origin_ms is None:
+        if self._start_ms is None:
             return None
-        self._erase_old(now_ms)
-        active_window_size = now_ms - self._origin_ms + 1
-        if self._entries and active_window_size > 1:
-            return round(self._scale * self._bytes / active_window_size)
+        self._drop_before_window(now_ms)
+        active_window_size = now_ms - self._start_ms + 1
+        if self._arrivals and active_window_size > 1:
+            return round(self._multiplier * self._sum / active_window_size)
         return None
 
     def reset(self) -> None:
-        self._entries.clear()
-        self._origin_ms = None
-        self._bytes = 0
+        self._arrivals.clear()
+        self._start_ms = None
+        self._sum = 0
 
-    def _erase_old(self, now_ms: int) -> None:
-        assert self._origin_ms is not None
-        new_origin_ms = now_ms - self._window_size + 1
-        if self._origin_ms >= new_origin_ms:
+    def _drop_before_window(self, now_ms: int) -> None:
+        assert self._start_ms is not None
+        new_origin_ms = now_ms - self._window_ms + 1
+        if self._start_ms >= new_origin_ms:
             return
-        self._origin_ms = new_origin_ms
-        entries = self._entries
+        self._start_ms = new_origin_ms
+        entries = self._arrivals
         while entries and entries[0][0] < new_origin_ms:
             _, value = entries.popleft()
-            self._bytes -= value
+            self._sum -= value

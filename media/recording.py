@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
-from aiortc.rtp import RtpPacket
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from media.aiortc_internals import RtpPacket
 from media.analysis import EncodedFrame, Vp8FrameAssembler
 from media.errors import MediaError
-from media.forwarding import ForwardingReceiver
+from media.parts import Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +135,8 @@ class CallRecorder:
     def __init__(
         self,
         path: Path,
-        video: ForwardingReceiver | None,
-        audio: list[ForwardingReceiver],
+        video: Publisher | None,
+        audio: list[Publisher],
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -149,7 +149,7 @@ class CallRecorder:
         self._lock = threading.Lock()
         self._waiting_keyframe = True
         self._assembler = Vp8FrameAssembler(self._on_frame)
-        self._audio_sinks: list[tuple[ForwardingReceiver, Callable[[RtpPacket], None]]] = []
+        self._audio_sinks: list[tuple[Publisher, Callable[[RtpPacket], None]]] = []
         self._thread = threading.Thread(target=self._write, name="hoiva-recorder", daemon=True)
         self._result: RecordingResult | None = None
         self._error: BaseException | None = None

@@ -13,9 +13,22 @@ from aiortc import RTCRtpTransceiver, RTCSessionDescription, sdp
 
 from media.bitrate_policy import BitratePolicy, PublishHint
 from media.errors import InvalidSdp, NegotiationError, RoomClosed, UnknownParticipant
+from media.events import (
+    Closed,
+    ClosedReason,
+    Connected,
+    Failed,
+    MediaEvent,
+    RenegotiationFailed,
+    TrackAdded,
+    TrackRemoved,
+)
 from media.forwarding import ForwardingReceiver, ForwardingSender
 from media.ice import rewrite_candidates, to_rtc_configuration
+from media.offer_rules import check_offer
+from media.parts import Publisher, Subscriber
 from media.peer import ForwardingPeerConnection
+from media.public_path import PublicPeerConnection
 from media.room_budget import TICK_INTERVAL, PublisherInputs, PublisherStats, RoomBudget
 from media.settings import MediaSettings
 
@@ -35,8 +48,8 @@ class MediaSignal(Protocol):
     async def send_offer(self, participant_id: str, sdp: str) -> None:
         """Deliver a server renegotiation offer; the answer returns via `accept_answer`."""
 
-    async def media_event(self, participant_id: str, event: str, detail: dict[str, object]) -> None:
-        """Report a media event about one participant (events: docs/media.md)."""
+    async def media_event(self, participant_id: str, event: MediaEvent) -> None:
+        """Report a media event about one participant (media/events.py, docs/media.md)."""
 
 
 @dataclass(eq=False)
@@ -46,43 +59,67 @@ class _Slot:
     index: int
     audio: RTCRtpTransceiver | None
     video: RTCRtpTransceiver | None
+    # The server's sender on each of those transceivers, by kind.
+    senders: dict[str, Subscriber] = field(default_factory=dict)
     publisher_id: str | None = None
     announced: bool = False
     # (kind, mid) of the tracks reported in track_added, reported again in track_removed.
     announced_tracks: list[tuple[str, str]] = field(default_factory=list)
 
-    def transceivers(self) -> Iterator[tuple[str, RTCRtpTransceiver, ForwardingSender]]:
+    def transceivers(self) -> Iterator[tuple[str, RTCRtpTransceiver, Subscriber]]:
         for kind, transceiver in (("audio", self.audio), ("video", self.video)):
-            if transceiver is not None:
-                sender = transceiver.sender
-                assert isinstance(sender, ForwardingSender)
+            sender = self.senders.get(kind)
+            if transceiver is not None and sender is not None:
                 yield kind, transceiver, sender
+
+
+# The server end of a participant's connection: the fast path's or aiortc's public one
+# (`MediaSettings.fast_path`).
+ServerPeer = ForwardingPeerConnection | PublicPeerConnection
+
+
+def _new_slot(
+    pc: ServerPeer, index: int, audio: RTCRtpTransceiver | None, video: RTCRtpTransceiver | None
+) -> _Slot:
+    senders: dict[str, Subscriber] = {}
+    for kind, transceiver in (("audio", audio), ("video", video)):
+        sender = pc.subscriber_part(transceiver) if transceiver is not None else None
+        if sender is not None:
+            senders[kind] = sender
+    return _Slot(index, audio, video, senders)
 
 
 @dataclass(eq=False)
 class _Participant:
     participant_id: str
-    pc: ForwardingPeerConnection
-    audio_in: ForwardingReceiver | None
-    video_in: ForwardingReceiver | None
+    pc: ServerPeer
+    audio_in: Publisher | None
+    video_in: Publisher | None
     slots: list[_Slot] = field(default_factory=list)
     connected: bool = False
     needs_offer: bool = False
     offer_scheduled: bool = False
     closing: bool = False
 
-    def receiver(self, kind: str) -> ForwardingReceiver | None:
+    def receiver(self, kind: str) -> Publisher | None:
         return self.audio_in if kind == "audio" else self.video_in
 
 
 def _check_offer(offer_sdp: str) -> None:
+    check_offer(offer_sdp)
     # aiortc's SDP parser is not written for hostile input and raises whatever it trips on.
     try:
-        description = sdp.SessionDescription.parse(offer_sdp)
+        sdp.SessionDescription.parse(offer_sdp)
     except Exception as exc:
-        raise InvalidSdp(f"unparsable offer: {exc}") from exc
-    if not any(media.kind in ("audio", "video") for media in description.media):
-        raise InvalidSdp("offer has no audio or video section")
+        raise InvalidSdp(f"unparsable offer: {exc}"[:300]) from exc
+
+
+async def _close_refused(pc: ServerPeer) -> None:
+    """Close a connection whose negotiation failed; aiortc may trip over its half-made state."""
+    try:
+        await pc.close()
+    except Exception as exc:
+        logger.debug("closing a refused peer connection: %r", exc)
 
 
 class MediaRoom:
@@ -122,14 +159,16 @@ class MediaRoom:
         _check_offer(offer_sdp)
         # Negotiated outside the room lock: it touches only the new connection, and gathering
         # can wait on a configured STUN/TURN server.
-        pc = ForwardingPeerConnection(to_rtc_configuration(self._settings.ice_servers))
+        pc = self._new_peer()
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
-        # Anything aiortc raises while negotiating untrusted SDP means the offer is bad.
+        # Anything aiortc raises while negotiating untrusted SDP means the offer is bad: one
+        # log line, no traceback (a hostile client must not flood the log).
         except Exception as exc:
-            await pc.close()
-            raise InvalidSdp(f"cannot answer offer: {exc}") from exc
+            logger.warning("refused the offer of %s in %s: %r", participant_id, self.room_id, exc)
+            await _close_refused(pc)
+            raise InvalidSdp(f"cannot answer offer: {exc}"[:300]) from exc
         async with self._lock:
             if self._closed:
                 await pc.close()
@@ -190,6 +229,10 @@ class MediaRoom:
             self._budget.policy = policy
         self._budget.update_hints(self._publisher_inputs())
 
+    def use_group_budget(self) -> None:
+        """Share each subscriber's downlink the group-room way (the default BitratePolicy)."""
+        self.set_bitrate_policy(BitratePolicy())
+
     def set_priorities(self, featured: Collection[str], order: Sequence[str]) -> None:
         """Who publishes at full rate (never paused), and the rank of everyone else."""
         if self._budget is not None:
@@ -224,19 +267,37 @@ class MediaRoom:
         for slot in participant.slots:
             if slot.publisher_id is None or slot.video is None or slot.video.mid is None:
                 continue
-            sender = slot.video.sender
-            assert isinstance(sender, ForwardingSender)
-            found.append((slot.publisher_id, slot.video.mid, sender.paused))
+            sender = slot.senders.get("video")
+            found.append((slot.publisher_id, slot.video.mid, sender is not None and sender.paused))
         return found
 
     def forwarding_parts(
         self, participant_id: str
     ) -> tuple[list[ForwardingReceiver], list[ForwardingSender]]:
-        """The participant's server-side receivers and senders, for metrics and tests."""
+        """The fast path's receivers and senders of the participant, for benchmarks and tests
+        of the fast path (empty on the public path)."""
+        receivers, senders = self.media_parts(participant_id)
+        return (
+            [r for r in receivers if isinstance(r, ForwardingReceiver)],
+            [s for s in senders if isinstance(s, ForwardingSender)],
+        )
+
+    def media_parts(self, participant_id: str) -> tuple[list[Publisher], list[Subscriber]]:
+        """The participant's server-side receivers and senders, on either path (metrics)."""
         participant = self._require(participant_id)
         receivers = [r for r in (participant.audio_in, participant.video_in) if r is not None]
         senders = [sender for slot in participant.slots for _, _, sender in slot.transceivers()]
         return receivers, senders
+
+    def sent_octets(self) -> dict[int, int]:
+        """Payload octets sent so far by each server sender in the room, keyed by a number
+        that stays the sender's for its lifetime (forwarded-bitrate metrics)."""
+        return {
+            id(sender): sender.octets_forwarded
+            for participant in self._participants.values()
+            for slot in participant.slots
+            for _, _, sender in slot.transceivers()
+        }
 
     async def close(self) -> None:
         """Disconnect everyone and stop; the room cannot be used afterwards."""
@@ -257,13 +318,19 @@ class MediaRoom:
 
     # -- routing ---------------------------------------------------------------------------
 
-    def _new_participant(self, participant_id: str, pc: ForwardingPeerConnection) -> _Participant:
-        receivers: dict[str, ForwardingReceiver] = {}
+    def _new_peer(self) -> ServerPeer:
+        configuration = to_rtc_configuration(self._settings.ice_servers)
+        if self._settings.fast_path:
+            return ForwardingPeerConnection(configuration)
+        return PublicPeerConnection(configuration)
+
+    def _new_participant(self, participant_id: str, pc: ServerPeer) -> _Participant:
+        receivers: dict[str, Publisher] = {}
         senders: dict[str, RTCRtpTransceiver] = {}
         for transceiver in pc.getTransceivers():
             direction = transceiver.currentDirection
-            receiver = transceiver.receiver
-            if direction in ("recvonly", "sendrecv") and isinstance(receiver, ForwardingReceiver):
+            receiver = pc.publisher_part(transceiver)
+            if direction in ("recvonly", "sendrecv") and receiver is not None:
                 receivers.setdefault(transceiver.kind, receiver)
             if direction in ("sendonly", "sendrecv"):
                 senders.setdefault(transceiver.kind, transceiver)
@@ -271,7 +338,7 @@ class MediaRoom:
             participant_id, pc, audio_in=receivers.get("audio"), video_in=receivers.get("video")
         )
         if senders:
-            participant.slots.append(_Slot(0, senders.get("audio"), senders.get("video")))
+            participant.slots.append(_new_slot(pc, 0, senders.get("audio"), senders.get("video")))
         return participant
 
     def _visible(self, subscriber: _Participant, publisher: _Participant) -> bool:
@@ -319,12 +386,13 @@ class MediaRoom:
 
     def _add_slot(self, subscriber: _Participant) -> _Slot:
         index = len(subscriber.slots)
-        audio = subscriber.pc.addTransceiver("audio", direction="sendonly")
-        video = subscriber.pc.addTransceiver("video", direction="sendonly")
-        # One msid stream per slot, so that a browser lip-syncs a publisher's audio and video.
-        for transceiver in (audio, video):
-            transceiver.sender._stream_id = f"hoiva-slot-{index}"
-        slot = _Slot(index, audio, video)
+        audio = subscriber.pc.add_sending_transceiver("audio")
+        video = subscriber.pc.add_sending_transceiver("video")
+        slot = _new_slot(subscriber.pc, index, audio, video)
+        # One msid stream per slot, so that a browser lip-syncs a publisher's audio and video
+        # (the fast path only: aiortc's public API keeps one stream per connection).
+        for _, _, sender in slot.transceivers():
+            sender.stream_id = f"hoiva-slot-{index}"
         subscriber.slots.append(slot)
         subscriber.needs_offer = True
         return slot
@@ -340,14 +408,12 @@ class MediaRoom:
         for _, _, sender in slot.transceivers():
             sender.attach(None)
         for kind, mid in slot.announced_tracks:
+            assert slot.publisher_id is not None
             self._emit(
                 subscriber.participant_id,
-                "track_removed",
-                {
-                    "publisher_id": slot.publisher_id,
-                    "kind": kind,
-                    "mid": mid,
-                },
+                TrackRemoved(
+                    event="track_removed", publisher_id=slot.publisher_id, kind=kind, mid=mid
+                ),
             )
         slot.publisher_id = None
         slot.announced = False
@@ -367,13 +433,13 @@ class MediaRoom:
                     slot.announced_tracks.append((kind, transceiver.mid))
                     self._emit(
                         subscriber.participant_id,
-                        "track_added",
-                        {
-                            "publisher_id": slot.publisher_id,
-                            "kind": kind,
-                            "mid": transceiver.mid,
-                            "stream_id": sender._stream_id,
-                        },
+                        TrackAdded(
+                            event="track_added",
+                            publisher_id=slot.publisher_id,
+                            kind=kind,
+                            mid=transceiver.mid,
+                            stream_id=sender.stream_id,
+                        ),
                     )
 
     # -- renegotiation ---------------------------------------------------------------------
@@ -401,7 +467,7 @@ class MediaRoom:
                 await participant.pc.setLocalDescription(await participant.pc.createOffer())
             except Exception as exc:
                 logger.exception("renegotiation offer for %s in %s failed", pid, self.room_id)
-                self._emit(pid, "renegotiation_failed", {"error": str(exc)})
+                self._emit(pid, RenegotiationFailed(event="renegotiation_failed", error=str(exc)))
                 return
             offer = rewrite_candidates(
                 participant.pc.localDescription.sdp, self._settings.announce_address
@@ -418,16 +484,16 @@ class MediaRoom:
         pid = participant.participant_id
         if state == "connected" and not participant.connected:
             participant.connected = True
-            self._emit(pid, "connected", {})
+            self._emit(pid, Connected(event="connected"))
             if participant.needs_offer:
                 self._schedule_offer(participant)
         elif state == "failed":
-            self._emit(pid, "failed", {})
+            self._emit(pid, Failed(event="failed"))
             self._spawn(self._drop(participant, "failed"))
         elif state == "closed":
             self._spawn(self._drop(participant, "remote_closed"))
 
-    async def _drop(self, participant: _Participant, reason: str) -> None:
+    async def _drop(self, participant: _Participant, reason: ClosedReason) -> None:
         async with self._lock:
             if self._participants.get(participant.participant_id) is not participant:
                 return
@@ -436,7 +502,7 @@ class MediaRoom:
             self._unroute(participant)
         await self._close_participant(participant, reason)
 
-    async def _close_participant(self, participant: _Participant, reason: str) -> None:
+    async def _close_participant(self, participant: _Participant, reason: ClosedReason) -> None:
         participant.closing = True
         try:
             # Shielded: aiortc shares one "closed" future between concurrent close() calls, and
@@ -444,7 +510,7 @@ class MediaRoom:
             await asyncio.shield(participant.pc.close())
         except Exception:
             logger.exception("closing %s in %s", participant.participant_id, self.room_id)
-        self._emit(participant.participant_id, "closed", {"reason": reason})
+        self._emit(participant.participant_id, Closed(event="closed", reason=reason))
 
     # -- bitrate budget --------------------------------------------------------------------
 
@@ -462,15 +528,13 @@ class MediaRoom:
             budget = self._budget
             if budget is None:
                 return
-            subscriptions: dict[str, list[tuple[str, ForwardingSender]]] = {}
+            subscriptions: dict[str, list[tuple[str, Subscriber]]] = {}
             for subscriber in self._participants.values():
                 streams = subscriptions[subscriber.participant_id] = []
                 for slot in subscriber.slots:
-                    if slot.publisher_id is not None and slot.video is not None:
-                        sender = slot.video.sender
-                        assert isinstance(sender, ForwardingSender)
-                        if sender.started:
-                            streams.append((slot.publisher_id, sender))
+                    sender = slot.senders.get("video")
+                    if slot.publisher_id is not None and sender is not None and sender.started:
+                        streams.append((slot.publisher_id, sender))
             try:
                 budget.tick(loop.time(), self._publisher_inputs(), subscriptions)
             except Exception:
@@ -495,8 +559,8 @@ class MediaRoom:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _emit(self, participant_id: str, event: str, detail: dict[str, object]) -> None:
-        self._post(lambda: self._signal.media_event(participant_id, event, detail))
+    def _emit(self, participant_id: str, event: MediaEvent) -> None:
+        self._post(lambda: self._signal.media_event(participant_id, event))
 
     def _post(self, call: Callable[[], Awaitable[None]]) -> None:
         if self._pump is not None and self._pump.done():

@@ -13,7 +13,9 @@ from media.bitrate_policy import (
     StreamState,
     plan_pauses,
 )
-from media.forwarding import ForwardingReceiver, ForwardingSender
+from media.events import MediaEvent, VideoPaused, VideoResumed
+from media.events import PublishHint as PublishHintEvent
+from media.parts import Publisher, Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +23,7 @@ logger = logging.getLogger(__name__)
 # the meters see enough packets per sample to be steady.
 TICK_INTERVAL = 0.5
 
-Emit = Callable[[str, str, dict[str, object]], None]
+Emit = Callable[[str, MediaEvent], None]
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,8 @@ class PublisherInputs:
     """What the budget reads of one publisher at a tick."""
 
     connected: bool
-    audio_in: ForwardingReceiver | None
-    video_in: ForwardingReceiver | None
+    audio_in: Publisher | None
+    video_in: Publisher | None
 
 
 class RoomBudget:
@@ -54,8 +56,8 @@ class RoomBudget:
         self._featured: set[str] = set()
         self._ranks: dict[str, int] = {}
         self._hints: dict[str, PublishHint] = {}
-        self._meters: dict[ForwardingReceiver, RateMeter] = {}
-        self._loss_prior: dict[ForwardingReceiver, tuple[int, int]] = {}
+        self._meters: dict[Publisher, RateMeter] = {}
+        self._loss_prior: dict[Publisher, tuple[int, int]] = {}
         self.stats: dict[str, PublisherStats] = {}
 
     def set_priorities(self, featured: Collection[str], order: Sequence[str]) -> None:
@@ -83,12 +85,12 @@ class RoomBudget:
                 self._hints[pid] = hint
                 self._emit(
                     pid,
-                    "publish_hint",
-                    {
-                        "max_bitrate": hint.max_bitrate,
-                        "max_fps": hint.max_fps,
-                        "scale_down": hint.scale_down,
-                    },
+                    PublishHintEvent(
+                        event="publish_hint",
+                        max_bitrate=hint.max_bitrate,
+                        max_fps=hint.max_fps,
+                        scale_down=hint.scale_down,
+                    ),
                 )
         for gone in set(self._hints) - set(publishers):
             self.forget(gone)
@@ -97,11 +99,11 @@ class RoomBudget:
         self,
         now: float,
         publishers: Mapping[str, PublisherInputs],
-        subscriptions: Mapping[str, Sequence[tuple[str, ForwardingSender]]],
+        subscriptions: Mapping[str, Sequence[tuple[str, Subscriber]]],
     ) -> None:
         """Measure every publisher, then keep every subscriber under the ceiling."""
         rates: dict[str, float] = {}
-        live: set[ForwardingReceiver] = set()
+        live: set[Publisher] = set()
         for pid, inputs in publishers.items():
             video = self._measure(inputs.video_in, now)
             audio = self._measure(inputs.audio_in, now)
@@ -136,12 +138,16 @@ class RoomBudget:
             senders = dict(streams)
             for publisher_id in decision.pause:
                 senders[publisher_id].set_paused(True)
-                self._emit(subscriber_id, "video_paused", {"publisher_id": publisher_id})
+                self._emit(
+                    subscriber_id, VideoPaused(event="video_paused", publisher_id=publisher_id)
+                )
             for publisher_id in decision.resume:
                 senders[publisher_id].set_paused(False)
-                self._emit(subscriber_id, "video_resumed", {"publisher_id": publisher_id})
+                self._emit(
+                    subscriber_id, VideoResumed(event="video_resumed", publisher_id=publisher_id)
+                )
 
-    def _measure(self, receiver: ForwardingReceiver | None, now: float) -> float:
+    def _measure(self, receiver: Publisher | None, now: float) -> float:
         if receiver is None:
             return 0.0
         meter = self._meters.get(receiver)
@@ -149,7 +155,7 @@ class RoomBudget:
             meter = self._meters[receiver] = RateMeter()
         return meter.update(receiver.bytes_received, now)
 
-    def _loss(self, receiver: ForwardingReceiver | None) -> float:
+    def _loss(self, receiver: Publisher | None) -> float:
         if receiver is None:
             return 0.0
         expected, received = receiver.loss_counters()

@@ -13,7 +13,9 @@ from __future__ import annotations
 from struct import Struct
 
 from aiortc.rtcrtpparameters import RTCRtpParameters
-from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap, RtpPacket
+
+from media import aiortc_internals
+from media.aiortc_internals import HeaderExtensionsMap, RtpPacket
 
 _FIXED = Struct("!BBHLL")
 _EXTENSION_HEADER = Struct("!HH")
@@ -32,7 +34,7 @@ class IndexedExtensionsMap(HeaderExtensionsMap):
 
     def configure(self, parameters: RTCRtpParameters) -> None:
         super().configure(parameters)
-        ids: HeaderExtensions = self._HeaderExtensionsMap__ids  # type: ignore[attr-defined]
+        ids = aiortc_internals.extension_ids(self)
         # The order of aiortc's `HeaderExtensionsMap.get`: the first match wins.
         kinds: dict[int, int] = {}
         for x_id, kind in (

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from media.errors import RoomClosed
+from media import aiortc_internals
+from media.errors import MediaError, RoomClosed
 from media.ice import use_host_addresses
 from media.room import MediaRoom, MediaSignal
 from media.settings import MediaSettings
@@ -31,6 +32,11 @@ class MediaServer:
         return self._settings
 
     @property
+    def error_type(self) -> type[MediaError]:
+        """The root of the errors this server and its rooms raise on purpose."""
+        return MediaError
+
+    @property
     def rooms_active(self) -> int:
         return len(self._rooms)
 
@@ -39,12 +45,16 @@ class MediaServer:
         return sum(len(room.participants) for room in self._rooms.values())
 
     async def start(self) -> None:
-        """Apply the host-address policy; call once before the first room is used."""
+        """Check the fast path's internals and apply the host-address policy; call once
+        before the first room is used (`FastPathUnavailable` names what changed)."""
         if self._closed:
             raise RoomClosed("media server is closed")
+        if self._settings.fast_path:
+            await aiortc_internals.check_fast_path()
         if self._settings.bind_addresses:
             use_host_addresses(self._settings.bind_addresses)
-        install_draining_reads()
+        if self._settings.fast_path:
+            install_draining_reads()
         self._started = True
 
     async def close(self) -> None:

@@ -7,13 +7,16 @@ call that itself takes about a microsecond, once per forwarded copy on the media
 the RTP header and payload straight into `view`, protects them there and hands `sendto` a
 view of the result; a received datagram is unprotected in place and parsed from the view.
 The session (its `srtp_t`, keys and replay state) stays pylibsrtp's; only the call is ours.
-Reads pylibsrtp 1.0's `Session._srtp` and its cffi binding; listed in docs/media.md.
+Reads pylibsrtp 1.0's `Session._srtp` and its cffi binding, through media/aiortc_internals.py.
 """
 
 from __future__ import annotations
 
 from pylibsrtp import Error, Session
-from pylibsrtp._binding import ffi, lib
+
+from media import aiortc_internals
+from media.aiortc_internals import srtp_ffi as ffi
+from media.aiortc_internals import srtp_lib as lib
 
 # libsrtp appends at most this much (authentication tag and MKI), as pylibsrtp assumes.
 MAX_TRAILER = 16 + 128
@@ -31,7 +34,7 @@ class SrtpBuffer:
     def __init__(self, session: Session) -> None:
         # Holding the session keeps its srtp_t alive (pylibsrtp frees it when collected).
         self._session = session
-        self._srtp = session._srtp[0]
+        self._srtp = aiortc_internals.srtp_handle(session)
         self._cdata = ffi.new("char[]", MAX_PACKET + MAX_TRAILER)
         self._length = ffi.new("int *")
         self.view = memoryview(ffi.buffer(self._cdata))

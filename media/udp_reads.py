@@ -11,8 +11,8 @@ per wake-up (what libuv does) and a larger receive buffer for keyframe bursts fi
 
 Like `ice.use_host_addresses` this is process-wide: it wraps aioice's `StunProtocol`
 (aioice builds the sockets itself and offers no hook). It touches asyncio internals
-(`_SelectorDatagramTransport._sock`, `._conn_lost`, `loop._add_reader`), listed in
-docs/media.md; on an event loop without them the standard reading stays in place.
+(`_SelectorDatagramTransport._sock`, `._conn_lost`, `loop._add_reader`), all reached through
+media/aiortc_internals.py; on an event loop without them the standard reading stays in place.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable
 from typing import Any
 
-from aioice import ice
+from media import aiortc_internals
+from media.aiortc_internals import CONN_LOST, ConnectionMade
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ MAX_READS_PER_WAKEUP = 64
 # 1 MiB holds ~700 full-size packets: a keyframe burst to a dozen subscribers.
 RECEIVE_BUFFER_BYTES = 1 << 20
 
-_original_connection_made: Callable[[Any, asyncio.BaseTransport], None] | None = None
+_original_connection_made: ConnectionMade | None = None
 
 
 def install_draining_reads() -> None:
@@ -42,7 +42,7 @@ def install_draining_reads() -> None:
     global _original_connection_made
     if _original_connection_made is not None:
         return
-    original = ice.StunProtocol.connection_made
+    original = aiortc_internals.stun_connection_made()
     _original_connection_made = original
 
     def connection_made(protocol: Any, transport: asyncio.BaseTransport) -> None:
@@ -51,26 +51,26 @@ def install_draining_reads() -> None:
         # this; ours must replace it, so it goes into the queue behind it.
         asyncio.get_running_loop().call_soon(_take_over_reads, transport)
 
-    ice.StunProtocol.connection_made = connection_made  # type: ignore[method-assign,assignment]
+    aiortc_internals.set_stun_connection_made(connection_made)
 
 
 def uninstall_draining_reads() -> None:
     global _original_connection_made
     if _original_connection_made is not None:
-        ice.StunProtocol.connection_made = _original_connection_made  # type: ignore[method-assign,assignment]
+        aiortc_internals.set_stun_connection_made(_original_connection_made)
         _original_connection_made = None
 
 
 def _take_over_reads(transport: asyncio.BaseTransport) -> None:
-    loop: Any = asyncio.get_running_loop()
-    sock = getattr(transport, "_sock", None)
-    if transport.is_closing() or sock is None or not hasattr(loop, "_add_reader"):
+    loop = asyncio.get_running_loop()
+    sock = aiortc_internals.datagram_socket(transport)
+    if transport.is_closing() or sock is None or not aiortc_internals.has_add_reader(loop):
         return
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
     except OSError:
         logger.debug("could not enlarge the receive buffer of %s", sock)
-    loop._add_reader(sock.fileno(), _drain, transport, sock)
+    aiortc_internals.add_reader(loop, sock.fileno(), _drain, transport, sock)
 
 
 def _drain(transport: Any, sock: socket.socket) -> None:
@@ -78,8 +78,10 @@ def _drain(transport: Any, sock: socket.socket) -> None:
     max_size = transport.max_size
     # A server connection's media skips aioice and aiortc's queue (media/direct_receive.py).
     direct = getattr(protocol, DIRECT_RECEIVE_ATTRIBUTE, None)
+    # The transport's instance dict, read by the key aiortc_internals names (once per datagram).
+    state = vars(transport)
     for _ in range(MAX_READS_PER_WAKEUP):
-        if transport._conn_lost:
+        if state[CONN_LOST]:
             return
         try:
             data, addr = sock.recvfrom(max_size)

@@ -1,30 +1,31 @@
-"""The bus between Hoiva instances: one interface, chosen by configuration.
+"""The bus between Hoiva instances: one port per concern, one bus chosen by configuration.
 
-`LocalBus` (signaling/bus_local.py) is the embedded default: one process, everything in
-memory. `RedisBus` (signaling/bus_redis.py) adds only the cross-instance parts on top of the
-same local state, the way LiveKit's RedisRouter wraps its LocalRouter: a presence registry
-with instance heartbeats and expiry, routing of messages to the instance that holds a
-subject's socket, atomic room ownership, staff fan-out, and request/reply between instances.
+`LocalBus` (signaling/bus_local.py) is the complete single-process behaviour. `RedisBus`
+(signaling/bus_redis.py) is a LocalBus that adds only what crossing instances needs, the way
+LiveKit's RedisRouter wraps its LocalRouter: a presence registry with instance heartbeats and
+expiry, routing of messages to the instance that holds a subject's socket, atomic room
+ownership, staff fan-out, and request/reply between instances.
 
-The hub and the call service speak only to `Bus`; they never see Redis.
+The port is split by concern, and each service depends on the narrowest part: `Messaging`
+(deliver, publish, request), `PresenceRegistry` (where sockets are, call flags),
+`Ownership` (instances, call and room ownership, the orphan sweep's claims, `Succession`)
+and `ResumeTokens`. `Bus` is all of them plus joining and leaving. Nobody asks which bus it
+is: what differs between one process and many is the buses' behaviour (a method that does
+nothing with nobody else to tell, the `Succession` a bus provides).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
-from care_sessions.errors import CareSessionError
+# The services name the bus's failure and message body (care_services/ports.py); the bus
+# raises and carries exactly those.
+from care_services.ports import Body as Body
+from care_services.ports import BusUnavailable as BusUnavailable
 
 CallFlagName = Literal["ringing", "in_call"]
-Body = dict[str, Any]
-
-
-class BusUnavailable(CareSessionError):
-    """The coordination service (Redis) cannot be reached; the action may be retried later."""
-
-    code = "unavailable"
 
 
 @dataclass(frozen=True)
@@ -87,15 +88,31 @@ class BusListener(Protocol):
         ...
 
 
-class Bus(Protocol):
-    """Presence, routing and ownership shared by every instance of one Hoiva deployment."""
+class Succession(Protocol):
+    """What becomes of calls an instance stops holding; decided by the bus, which knows
+    whether another instance could carry them on (the runtime only supplies the work)."""
+
+    def start_sweep(self, sweep: Sweeper) -> None:
+        """Start the open-call sweep, where a call can outlive the instance that held it."""
+        ...
+
+    async def drain(self, hand_over: Callable[[], Awaitable[None]]) -> None:
+        """On SIGTERM: move sockets and calls to the other instances, if any could take them."""
+        ...
+
+
+class Sweeper(Protocol):
+    """The open-call sweep as a Succession starts it (care_services/call_sweep.py)."""
+
+    def start(self) -> None: ...
+
+
+class BusNode(Protocol):
+    """Who this instance is on the bus, and whether the bus can be reached."""
 
     @property
-    def instance_id(self) -> str: ...
-
-    @property
-    def clustered(self) -> bool:
-        """False for the in-process bus: there are no other instances to ask."""
+    def instance_id(self) -> str:
+        """This process life's id: never shared with an earlier life of the same instance."""
         ...
 
     @property
@@ -103,13 +120,26 @@ class Bus(Protocol):
         """False while the coordination service is unreachable."""
         ...
 
-    async def start(self, listener: BusListener) -> None: ...
 
-    async def close(self) -> None:
-        """Leave the cluster: other instances forget this one's sockets at once."""
+class Messaging(BusNode, Protocol):
+    """Messages to other instances: one subject's sockets, all staff, a request and its reply."""
+
+    async def deliver(self, instance_id: str, subject_id: str, text: str) -> None:
+        """Hand an encoded message to another instance for one subject's sockets."""
         ...
 
-    # ---- presence registry (mirrored in memory, so lookups are synchronous) --------------
+    async def publish_staff(self, text: str, roles: frozenset[str]) -> None:
+        """Hand an encoded message to every other instance's staff sockets."""
+        ...
+
+    async def request(self, instance_id: str, op: str, body: Body, timeout: float) -> Body:
+        """Ask another instance and wait for its reply (BusUnavailable if none comes)."""
+        ...
+
+
+class PresenceRegistry(BusNode, Protocol):
+    """Where every subject's sockets are, and what call owners say about clients (mirrored in
+    memory, so lookups are synchronous)."""
 
     def remote_instances(self, subject_id: str) -> frozenset[str]:
         """Other instances holding a socket of this subject."""
@@ -133,21 +163,13 @@ class Bus(Protocol):
 
     async def set_call_flag(self, client_id: str, flag: CallFlagName | None) -> None: ...
 
-    # ---- routing -------------------------------------------------------------------------
 
-    async def deliver(self, instance_id: str, subject_id: str, text: str) -> None:
-        """Hand an encoded message to another instance for one subject's sockets."""
-        ...
+class Ownership(BusNode, Protocol):
+    """Which instance holds which call and room, which instances live, and what happens to
+    calls when one stops (heartbeats and takeover locks stay inside the bus)."""
 
-    async def publish_staff(self, text: str, roles: frozenset[str]) -> None:
-        """Hand an encoded message to every other instance's staff sockets."""
-        ...
-
-    async def request(self, instance_id: str, op: str, body: Body, timeout: float) -> Body:
-        """Ask another instance and wait for its reply (BusUnavailable if none comes)."""
-        ...
-
-    # ---- calls and rooms -----------------------------------------------------------------
+    @property
+    def succession(self) -> Succession: ...
 
     async def engage(self, subject_ids: Sequence[str], call_id: str) -> list[str]:
         """Atomically mark subjects as in this call; returns those already in a live one."""
@@ -167,19 +189,23 @@ class Bus(Protocol):
 
     async def release_room(self, room_id: str) -> None: ...
 
+    async def claim_orphan(self, room_id: str) -> bool:
+        """Own a room that no live instance owns and no reaper will adopt (to end its call)."""
+        ...
+
     async def save_call(self, call_id: str, snapshot: bytes) -> None:
         """Keep a call's state where a survivor can find it if this instance dies."""
         ...
 
-    async def load_call(self, call_id: str) -> bytes | None: ...
+    async def load_call(self, call_id: str) -> bytes | None:
+        """A call's snapshot as its owner last saved it for survivors (none in one process)."""
+        ...
 
     async def forget_call(self, call_id: str) -> None: ...
 
     async def calls_of(self, instance_id: str) -> list[str]:
         """Calls whose rooms an instance owned (to take over after it died)."""
         ...
-
-    # ---- instances and resumption --------------------------------------------------------
 
     async def live_instances(self) -> list[str]:
         """Instances that are alive and not draining, this one included unless draining."""
@@ -189,8 +215,24 @@ class Bus(Protocol):
         """Take this instance out of the choice for new rooms."""
         ...
 
-    async def put_resume(self, token: str, subject_id: str, ttl_s: float) -> None: ...
+
+class ResumeTokens(Protocol):
+    """Single-use tokens that let a client resume its session on any instance."""
+
+    async def put_resume(self, token: str, subject_id: str, ttl_s: float) -> None:
+        """Issue a single-use resume token; it outlives a restart of the coordination service."""
+        ...
 
     async def take_resume(self, token: str) -> str | None:
         """The subject a resume token was issued to, if it is still valid."""
+        ...
+
+
+class Bus(Messaging, PresenceRegistry, Ownership, ResumeTokens, Protocol):
+    """Every concern of the bus, and joining and leaving the deployment (the runtime's view)."""
+
+    async def start(self, listener: BusListener) -> None: ...
+
+    async def close(self) -> None:
+        """Leave the cluster: other instances forget this one's sockets at once."""
         ...

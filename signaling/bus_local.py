@@ -1,21 +1,46 @@
-"""The in-process bus: one Hoiva instance, no other instance to tell, everything in memory."""
+"""The in-process bus: one Hoiva instance, no other instance to tell, everything in memory.
+
+This is the complete single-node behaviour; the Redis bus (signaling/bus_redis.py) is a
+LocalBus that adds the cross-instance parts, so what this class keeps (engaged marks, rooms,
+resume tokens, draining) the Redis bus keeps the same way, to announce it again after an
+outage.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
-import time
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from signaling.bus import Body, BusListener, BusUnavailable, CallFlag, CallFlagName
-
-MAX_RESUME_TOKENS = 100_000
+from signaling.bus import (
+    Body,
+    BusListener,
+    BusUnavailable,
+    CallFlag,
+    CallFlagName,
+    Succession,
+    Sweeper,
+)
+from signaling.resume_book import ResumeBook
 
 
 def default_instance_id() -> str:
     """Host name and process id: unique enough among the instances of one deployment."""
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class LocalSuccession:
+    """One process: its calls never outlive it, and nobody could take them over."""
+
+    def start_sweep(self, sweep: Sweeper) -> None:
+        # Every open record without a live call here is from an earlier run, and those are
+        # closed as interrupted at start (hoiva/app.py); there is nothing left to sweep.
+        del sweep
+
+    async def drain(self, hand_over: Callable[[], Awaitable[None]]) -> None:
+        # No other instance to hand sockets or calls to: they end with the process, as
+        # `interrupted` (SignalingRuntime.close), without waiting for a drain timeout.
+        del hand_over
 
 
 class LocalBus:
@@ -24,9 +49,8 @@ class LocalBus:
     def __init__(self, instance_id: str = "") -> None:
         self._instance_id = instance_id or default_instance_id()
         self._engaged: dict[str, str] = {}
-        self._rooms: dict[str, str] = {}
-        self._calls: dict[str, bytes] = {}
-        self._resume: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._rooms: set[str] = set()
+        self._resume = ResumeBook()
         self._draining = False
 
     @property
@@ -34,12 +58,12 @@ class LocalBus:
         return self._instance_id
 
     @property
-    def clustered(self) -> bool:
-        return False
-
-    @property
     def healthy(self) -> bool:
         return True
+
+    @property
+    def succession(self) -> Succession:
+        return LocalSuccession()
 
     async def start(self, listener: BusListener) -> None:
         # Nothing ever arrives from elsewhere, so the listener is never called.
@@ -48,7 +72,6 @@ class LocalBus:
     async def close(self) -> None:
         self._engaged.clear()
         self._rooms.clear()
-        self._calls.clear()
 
     # ---- presence registry: every socket is local ----------------------------------------
 
@@ -71,7 +94,7 @@ class LocalBus:
     async def set_call_flag(self, client_id: str, flag: CallFlagName | None) -> None:
         return None
 
-    # ---- routing: there is nobody else to route to ---------------------------------------
+    # ---- messaging: there is nobody else to route to -------------------------------------
 
     async def deliver(self, instance_id: str, subject_id: str, text: str) -> None:
         return None
@@ -82,7 +105,7 @@ class LocalBus:
     async def request(self, instance_id: str, op: str, body: Body, timeout: float) -> Body:
         raise BusUnavailable(f"no instance {instance_id} in a single-process deployment")
 
-    # ---- calls and rooms -----------------------------------------------------------------
+    # ---- ownership: every room is this process's -----------------------------------------
 
     async def engage(self, subject_ids: Sequence[str], call_id: str) -> list[str]:
         taken = [s for s in subject_ids if self._engaged.get(s, call_id) != call_id]
@@ -99,17 +122,22 @@ class LocalBus:
         return self._engaged.get(subject_id)
 
     async def claim_room(self, room_id: str, *, replacing: str | None = None) -> bool:
-        owner = self._rooms.get(room_id)
-        if owner is not None and owner not in (self._instance_id, replacing):
-            return False
-        self._rooms[room_id] = self._instance_id
+        # No other instance could hold it.
+        self._rooms.add(room_id)
         return True
 
     async def room_owner(self, room_id: str) -> str | None:
-        return self._rooms.get(room_id)
+        return self._instance_id if room_id in self._rooms else None
+
+    async def claim_orphan(self, room_id: str) -> bool:
+        # One process: a room it does not hold belongs to a call of an earlier run.
+        if room_id in self._rooms:
+            return False
+        self._rooms.add(room_id)
+        return True
 
     async def release_room(self, room_id: str) -> None:
-        self._rooms.pop(room_id, None)
+        self._rooms.discard(room_id)
 
     async def save_call(self, call_id: str, snapshot: bytes) -> None:
         # Nobody could take the call over, so the snapshot is not kept.
@@ -122,9 +150,8 @@ class LocalBus:
         return None
 
     async def calls_of(self, instance_id: str) -> list[str]:
+        # Only a dead instance's calls are asked for, and with one process there is none.
         return []
-
-    # ---- instances and resumption --------------------------------------------------------
 
     async def live_instances(self) -> list[str]:
         return [] if self._draining else [self._instance_id]
@@ -132,15 +159,10 @@ class LocalBus:
     async def set_draining(self) -> None:
         self._draining = True
 
+    # ---- resume tokens -------------------------------------------------------------------
+
     async def put_resume(self, token: str, subject_id: str, ttl_s: float) -> None:
-        self._resume[token] = (subject_id, time.monotonic() + ttl_s)
-        if len(self._resume) > MAX_RESUME_TOKENS:
-            # The oldest token belongs to a socket long gone (or long lived, which will get a
-            # fresh token on its next hello anyway); forgetting it bounds the memory.
-            self._resume.popitem(last=False)
+        self._resume.issue(token, subject_id, ttl_s)
 
     async def take_resume(self, token: str) -> str | None:
-        entry = self._resume.pop(token, None)
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        return entry[0]
+        return self._resume.take(token)

@@ -165,6 +165,68 @@ end
 return lost
 """
 
+# The reap lock of one dead life. A lock is only as good as its holder: a reaper that died
+# half way (its own alive key lapsed) loses it at once to the next survivor, so no takeover
+# waits out a fixed lock time. The expiry only collects locks nobody released.
+# KEYS: reap lock; ARGV: me, alive-key prefix, expiry ms
+REAP_LOCK = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] and redis.call('EXISTS', ARGV[2] .. holder) == 1 then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1
+"""
+
+# KEYS: reap lock; ARGV: me
+UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+# A starting life retires the earlier lives of its instance name: they are dead (one name
+# runs once), so their alive keys go now and every instance reaps them at its next beat.
+# KEYS: lives-of-name, instances; ARGV: me, alive-key prefix
+RETIRE_LIVES = """
+local earlier = {}
+for _, life in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if life ~= ARGV[1] then
+    redis.call('DEL', ARGV[2] .. life)
+    redis.call('SADD', KEYS[2], life)
+    earlier[#earlier + 1] = life
+  end
+end
+redis.call('SADD', KEYS[1], ARGV[1])
+return earlier
+"""
+
+# Own a room that nobody owns or will adopt (the sweep closes its call). Not while a live
+# instance owns it, nor while its owner, or any instance listing it, is still to be reaped:
+# that reaper adopts the call. No SADD to calls-of-me: if the sweeper dies, its claim lapses.
+# Nor while Redis is fresh (restarted, empty): the live instances may not all have announced
+# their rooms yet, so nothing is claimed until `settle` ms after the first one did.
+# KEYS: room key, instances, since; ARGV: me, ttl ms, room id, alive-key prefix,
+# calls-key prefix, settle ms
+CLAIM_ORPHAN = """
+local since = redis.call('GET', KEYS[3])
+local now = redis.call('TIME')
+if not since or (tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
+    - tonumber(since) < tonumber(ARGV[6]) then
+  return 0
+end
+local owner = redis.call('GET', KEYS[1])
+if owner then
+  if owner == ARGV[1] then return 0 end
+  if redis.call('EXISTS', ARGV[4] .. owner) == 1 then return 0 end
+  if redis.call('SISMEMBER', KEYS[2], owner) == 1 then return 0 end
+end
+for _, instance in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('SISMEMBER', ARGV[5] .. instance, ARGV[3]) == 1 then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
 # The scripts by the name RedisBus calls them; those that edit the location hash get the
 # shared Lua helpers in front.
 SCRIPTS = {
@@ -178,6 +240,10 @@ SCRIPTS = {
     "claim": CLAIM_ROOM,
     "release_room": RELEASE_ROOM,
     "renew": RENEW_ROOMS,
+    "reap_lock": REAP_LOCK,
+    "unlock": UNLOCK,
+    "retire": RETIRE_LIVES,
+    "claim_orphan": CLAIM_ORPHAN,
 }
 
 
@@ -191,6 +257,8 @@ class RedisKeys:
         self.flags = f"{prefix}:flags"
         self.instances = f"{prefix}:instances"
         self.draining = f"{prefix}:draining"
+        # When (ms, Redis's clock) the first instance announced itself to this Redis's data.
+        self.since = f"{prefix}:since"
         self.events = f"{prefix}:ev"  # location, flag and staff events, to everyone
 
     def inbox(self, instance_id: str) -> str:
@@ -199,6 +267,10 @@ class RedisKeys:
 
     def alive(self, instance_id: str) -> str:
         return f"{self._p}:alive:{instance_id}"
+
+    def lives(self, name: str) -> str:
+        """The lives (instance ids) started under one configured instance name."""
+        return f"{self._p}:lives:{name}"
 
     def reap(self, instance_id: str) -> str:
         return f"{self._p}:reap:{instance_id}"

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from care_services.call_moves import CallMoves
+from care_services.calls import CallService
 from signaling.bus import Body, CallFlag, Location
-from signaling.call_moves import CallMoves
-from signaling.calls import CallService
 from signaling.hub import SignalingHub
 
 log = logging.getLogger(__name__)

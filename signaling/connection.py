@@ -6,7 +6,7 @@ import itertools
 from typing import Protocol
 
 from care_sessions.identity import Principal
-from signaling.protocol import ServerMessage, dump_message
+from protocol.messages import ServerMessage, dump_message
 
 _ids = itertools.count(1)
 

@@ -15,20 +15,22 @@ import logging
 from collections.abc import Iterable
 from typing import Protocol
 
+from care_services.ports import Participant
+from care_services.presence import CallPresence
 from care_sessions.clock import Clock
 from care_sessions.identity import Principal, Role
 from care_sessions.ports import CareStore
 from care_sessions.presence import Presence, PresenceBook, PresenceStatus
-from signaling.bus import Bus, BusUnavailable, CallFlagName, Location
-from signaling.bus_local import LocalBus
-from signaling.connection import CloseCode, Connection
-from signaling.protocol import (
+from protocol.messages import (
     PresenceEntry,
     PresenceSnapshot,
     PresenceUpdate,
     ServerMessage,
     dump_message,
 )
+from signaling.bus import Bus, BusUnavailable, CallFlagName, Location
+from signaling.bus_local import LocalBus
+from signaling.connection import CloseCode, Connection
 
 log = logging.getLogger(__name__)
 # Staff fan-out to the watchers of a topic rides on the staff channel (locally and between
@@ -47,7 +49,13 @@ class TabletListener(Protocol):
 class SignalingHub:
     """Tracks connections by subject; the call and help services address people through it."""
 
-    def __init__(self, store: CareStore, clock: Clock, bus: Bus | None = None) -> None:
+    def __init__(
+        self,
+        store: CareStore,
+        clock: Clock,
+        bus: Bus | None = None,
+        flags: CallPresence | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self.bus: Bus = bus or LocalBus()
@@ -57,15 +65,14 @@ class SignalingHub:
         self._seq: dict[int, int] = {}
         self.presence = PresenceBook()
         self._names: dict[str, str] = {}
-        # Set by the call service: it decides "in call" vs "online" when a tablet comes back.
-        self.busy_clients: set[str] = set()
-        self.ringing_clients: set[str] = set()
+        # What this instance's calls and rooms say about a client (care_services/presence.py).
+        self._flags = flags or CallPresence()
         # The call flag this instance last published per client, so refresh_presence tells
         # the other instances only what changed.
         self._published_flags: dict[str, CallFlagName] = {}
         # Staff sockets that asked to follow a topic (e.g. "fleet"), and who else wants to
         # know about tablets coming and going.
-        self._watchers: dict[str, set[Connection]] = {}
+        self._watchers: dict[str, set[Participant]] = {}
         self._tablet_listeners: list[TabletListener] = []
 
     # ---- registry ------------------------------------------------------------------------
@@ -170,7 +177,7 @@ class SignalingHub:
             if conn.principal.role is Role.TABLET
         ]
 
-    def watch(self, conn: Connection, topic: str) -> None:
+    def watch(self, conn: Participant, topic: str) -> None:
         """From now on the socket receives what is published on the topic."""
         if conn.principal.is_staff:
             self._watchers.setdefault(topic, set()).add(conn)
@@ -211,15 +218,14 @@ class SignalingHub:
 
     async def broadcast_staff_text(self, text: str, wanted: frozenset[str]) -> None:
         await self._send_local_staff(text, wanted)
-        if self.bus.clustered:
-            try:
-                await self.bus.publish_staff(text, wanted)
-            except BusUnavailable:
-                log.info("staff on other instances missed a message")
+        try:
+            await self.bus.publish_staff(text, wanted)
+        except BusUnavailable:
+            log.info("staff on other instances missed a message")
 
     async def _send_local_staff(self, text: str, roles: frozenset[str]) -> None:
         topics = {r.removeprefix(TOPIC_PREFIX) for r in roles if r.startswith(TOPIC_PREFIX)}
-        targets: Iterable[Connection]
+        targets: Iterable[Participant]
         if topics:
             targets = {c for topic in topics for c in self._watchers.get(topic, ())}
         else:
@@ -295,9 +301,10 @@ class SignalingHub:
             return PresenceStatus.OFFLINE
         remote = self.bus.remote_flag(client_id)
         remote_flag = remote.flag if remote is not None else None
-        if client_id in self.busy_clients or remote_flag == "in_call":
+        local_flag = self._flags.flag_of(client_id)
+        if local_flag == "in_call" or remote_flag == "in_call":
             return PresenceStatus.IN_CALL
-        if client_id in self.ringing_clients or remote_flag == "ringing":
+        if local_flag == "ringing" or remote_flag == "ringing":
             return PresenceStatus.RINGING
         return PresenceStatus.ONLINE
 
@@ -307,13 +314,7 @@ class SignalingHub:
 
     async def _publish_flag(self, client_id: str) -> None:
         """Tell the other instances what this instance's calls and rooms say about a client."""
-        flag: CallFlagName | None = (
-            "in_call"
-            if client_id in self.busy_clients
-            else "ringing"
-            if client_id in self.ringing_clients
-            else None
-        )
+        flag: CallFlagName | None = self._flags.flag_of(client_id)
         if self._published_flags.get(client_id) == flag:
             return
         if flag is None:

@@ -8,18 +8,14 @@ import logging
 import secrets
 from collections.abc import Callable
 
+from care_services.calls import CallService
+from care_services.client_views import client_settings_out
+from care_services.help_desk import HelpDesk
 from care_sessions.auth import AuthService
 from care_sessions.errors import AuthenticationFailed, CareSessionError
-from care_sessions.identity import ClientSettings, Principal, Role
+from care_sessions.identity import Principal, Role
 from care_sessions.ports import CareStore
-from signaling.bus import BusUnavailable
-from signaling.calls import CallService
-from signaling.connection import CloseCode, Connection, MessageSink
-from signaling.dispatch import Dispatcher
-from signaling.help_desk import HelpDesk
-from signaling.hub import SignalingHub
-from signaling.protocol import (
-    ClientSettingsOut,
+from protocol.messages import (
     Error,
     FamilyOfOut,
     Hello,
@@ -29,11 +25,13 @@ from signaling.protocol import (
     dump_message,
     parse_message,
 )
+from signaling.bus import BusUnavailable
+from signaling.connection import CloseCode, Connection, MessageSink
+from signaling.dispatch import Dispatcher
+from signaling.hub import SignalingHub
+from signaling.resume_book import RESUME_TTL_S
 
 log = logging.getLogger(__name__)
-# A resume token outlives its socket for as long as any call could wait for it; it cannot be
-# shortened when the socket closes, because an instance killed with -9 runs no close hook.
-RESUME_TTL_S = 24 * 3600.0
 
 
 class SignalingSession:
@@ -172,7 +170,7 @@ class SignalingSession:
         await self._hub.register(conn)
         if principal.is_staff:
             await conn.send(await self._help.queue_message())
-        await self._calls.connection_resumed(principal)
+        await self._calls.connection_opened(conn)
 
     def _is_probe(self, token: str) -> bool:
         expected = self._probe_token
@@ -205,18 +203,3 @@ class SignalingSession:
     async def _error(self, code: str, message: str, ref: str | None) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self._sink.send_text(dump_message(Error(code=code, message=message, ref=ref)))
-
-
-def client_settings_out(settings: ClientSettings) -> ClientSettingsOut:
-    """The tablet's view of its client's settings (in welcome, and pushed when they change)."""
-    quiet = settings.quiet_hours
-    return ClientSettingsOut(
-        language=settings.language.value,
-        auto_answer=settings.auto_answer,
-        auto_answer_after_s=settings.auto_answer_after_s,
-        volume=settings.volume,
-        text_size=settings.text_size.value,
-        quiet_from=f"{quiet.start:%H:%M}" if quiet else None,
-        quiet_until=f"{quiet.end:%H:%M}" if quiet else None,
-        family_auto_answer=settings.family_auto_answer,
-    )

@@ -6,26 +6,51 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from yarl import URL
 
+from care_services.calls import CallService
+from care_services.checkins import CheckinService
+from care_services.echo import EchoService
+from care_services.fleet import FleetService
+from care_services.help_desk import HelpDesk
+from care_services.insight import InsightService
+from care_services.rooms import RoomService
 from care_sessions.auth import AuthService
+from care_sessions.identity import Principal
 from care_sessions.ports import CareStore
+from protocol.messages import IceServerOut
 from signaling.admission import Admission
-from signaling.calls import CallService
-from signaling.checkins import CheckinService
 from signaling.connection import CloseCode
 from signaling.dispatch import Dispatcher
-from signaling.echo import EchoService
-from signaling.help_desk import HelpDesk
 from signaling.hub import SignalingHub
-from signaling.protocol import IceServerOut
 from signaling.rate_limit import TokenBucket
-from signaling.request_keys import PRINCIPAL
-from signaling.rooms import RoomService
+from signaling.routes import Handlers
 from signaling.session import SignalingSession
 
 log = logging.getLogger(__name__)
+# How long a socket closed for an oversize frame keeps reading (and dropping) the rest of it.
+OVERSIZE_LINGER_S = 5.0
+
+
+class _BoundedWebSocketResponse(web.WebSocketResponse):
+    """A WebSocketResponse whose 1009 close reaches a peer that is still sending its frame."""
+
+    oversize = False
+
+    async def close(
+        self, *, code: int = WSCloseCode.OK, message: bytes = b"", drain: bool = True
+    ) -> bool:
+        if code == WSCloseCode.MESSAGE_TOO_BIG:
+            self.oversize = True
+        return await super().close(code=code, message=message, drain=drain)
+
+    def _close_transport(self) -> None:
+        # aiohttp closes the TCP connection right after its 1009 close frame, while the peer is
+        # still sending the oversize frame; closing a socket with unread data makes the kernel
+        # send a reset, and the peer sees 1006 instead of 1009. The handler closes it later.
+        if not self.oversize:
+            super()._close_transport()
 
 
 class _WebSocketSink:
@@ -70,9 +95,12 @@ class SignalingEndpoint:
         max_connections_per_address: int,
         flood_penalty_s: float,
         ice_servers: Callable[[str], list[IceServerOut]],
+        principal_of: Callable[[web.Request], Principal | None],
         checkins: CheckinService | None = None,
         rooms: RoomService | None = None,
         echo: EchoService | None = None,
+        fleet: FleetService | None = None,
+        insight: InsightService | None = None,
         probe_token: str | None = None,
     ) -> None:
         self._auth = auth
@@ -80,12 +108,16 @@ class SignalingEndpoint:
         self._hub = hub
         self._calls = calls
         self._help = help_desk
-        self.dispatcher = Dispatcher(calls, help_desk, checkins, rooms, echo)
+        self.dispatcher = Dispatcher(
+            Handlers(calls, help_desk, checkins, rooms, echo, fleet=fleet, insight=insight)
+        )
         self._probe_token = probe_token
         self._heartbeat_s = heartbeat_s
         self._hello_timeout_s = hello_timeout_s
         self._max_frame_bytes = max_frame_bytes
         self._ice_servers = ice_servers
+        # Who the HTTP layer signed in (its session cookie); the composition root says how.
+        self._principal_of = principal_of
         self._messages_per_s = messages_per_s
         self._message_burst = message_burst
         self._admission = Admission(max_connections_per_address, flood_penalty_s)
@@ -114,13 +146,16 @@ class SignalingEndpoint:
     async def _serve(self, request: web.Request, address: str) -> web.WebSocketResponse:
         # compress=False: permessage-deflate would cost ~100 KB per idle tablet socket, and
         # signaling frames are small (WEBRTC-NOTES). aiohttp closes oversize frames with 1009.
-        ws = web.WebSocketResponse(
+        # decode_text=False: a text frame that is not UTF-8 gets bad_json like any other bad
+        # frame (parse_message decodes it), not a close without a word.
+        ws = _BoundedWebSocketResponse(
             compress=False,
             max_msg_size=self._max_frame_bytes,
             heartbeat=float(self._heartbeat_s * 2),
+            decode_text=False,
         )
         await ws.prepare(request)
-        principal = request.get(PRINCIPAL)
+        principal = self._principal_of(request)
         sink = _WebSocketSink(ws)
         session = SignalingSession(
             sink=sink,
@@ -160,6 +195,8 @@ class SignalingEndpoint:
         finally:
             hello_deadline.cancel()
             await session.on_closed()
+            if ws.oversize:
+                await _drain_until_peer_closes(request)
             if sink.closing is not None:
                 # Returning tears the TCP connection down; let the close frame and the
                 # peer's reply pass first, or the peer sees 1006 instead of our close code.
@@ -173,6 +210,17 @@ class SignalingEndpoint:
             )
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+
+
+async def _drain_until_peer_closes(request: web.Request) -> None:
+    """Let the peer finish sending its oversize frame (aiohttp drops it) and read our 1009."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + OVERSIZE_LINGER_S
+    # aiohttp tells nobody when an upgraded connection it has stopped reading goes away.
+    while request.transport is not None and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    if request.transport is not None:
+        request.transport.close()
 
 
 def _same_origin(request: web.Request) -> bool:

@@ -12,16 +12,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import aiohttp
 
+from client_kit.link import ServerLink
+from client_kit.signaling import SignalingClosed
 from media.client_peer import ClientPeer
-from media.ice import IceServerConfig
 from media.synthetic import SyntheticVideoTrack
-from signaling.client import SignalingClient, SignalingClosed
-from signaling.protocol import EchoAnswer, EchoStart, EchoStop, Error, ServerMessage
+from protocol.messages import EchoAnswer, EchoStart, EchoStop, Error, ServerMessage
 
 _refs = itertools.count(1)
 
@@ -37,13 +36,8 @@ class EchoResult:
 class EchoRunner:
     """Runs echo tests over a socket whose reader hands every message to `handle` first."""
 
-    def __init__(
-        self,
-        signal: Callable[[], SignalingClient | None],
-        ice_servers: Callable[[], Sequence[IceServerConfig]],
-    ) -> None:
-        self._signal = signal
-        self._ice_servers = ice_servers
+    def __init__(self, link: ServerLink) -> None:
+        self._link = link
         self._waiting: dict[str, asyncio.Future[EchoAnswer]] = {}
 
     def handle(self, message: ServerMessage) -> bool:
@@ -74,20 +68,19 @@ class EchoRunner:
         peer: ClientPeer | None = None
         try:
             async with asyncio.timeout(timeout_s):
-                signal = self._signal()
-                if signal is None:
+                if self._link.signal is None:
                     raise SignalingClosed(None)
                 peer = ClientPeer(
-                    ice_servers=self._ice_servers(),
+                    ice_servers=self._link.ice_servers,
                     video=SyntheticVideoTrack(source_id=77),
                     relay_only=relay_only,
                 )
-                await signal.send(EchoStart(ref=ref, sdp=await peer.create_offer()))
+                await self._link.send(EchoStart(ref=ref, sdp=await peer.create_offer()))
                 answer = await future
                 await peer.accept_answer(answer.sdp)
                 await peer.wait_for_video_frames(frames, timeout=timeout_s)
                 first = peer.stats.first_video_frame_at
-                await signal.send(EchoStop(echo_id=answer.echo_id))
+                await self._link.send(EchoStop(echo_id=answer.echo_id))
             return EchoResult(
                 ok=True,
                 setup_s=None if first is None else first - started,
@@ -115,21 +108,15 @@ async def run_echo_test(
 ) -> EchoResult:
     """An echo test on a socket of its own (the probe's)."""
     started = time.monotonic()
-    ws_url = server_url.rstrip("/").replace("http", "ws", 1) + "/ws"
-    signal = SignalingClient(ws_url, token=token, http=http, agent="hoiva-echo/0.1")
-    ice: list[IceServerConfig] = []
-    runner = EchoRunner(lambda: signal, lambda: ice)
+    link = ServerLink(server_url, agent="hoiva-echo/0.1", http=http)
+    runner = EchoRunner(link)
 
     async def on_message(message: ServerMessage) -> None:
         runner.handle(message)
 
     try:
         async with asyncio.timeout(timeout_s):
-            welcome = await signal.connect(on_message)
-        ice.extend(
-            IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
-            for s in welcome.ice_servers
-        )
+            await link.open(on_message, token=token)
         left = max(0.1, timeout_s - (time.monotonic() - started))
         return await runner.run(
             frames=frames, timeout_s=left, relay_only=relay_only, started=started
@@ -139,4 +126,4 @@ async def run_echo_test(
     except (OSError, aiohttp.ClientError, SignalingClosed) as exc:
         return EchoResult(False, None, 0, str(exc) or type(exc).__name__)
     finally:
-        await signal.close()
+        await link.close()

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import random
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -14,11 +13,12 @@ from typing import Any, Literal
 
 import aiohttp
 
+from client_kit.link import ServerLink
+from client_kit.negotiation import PeerSession
+from client_kit.signaling import SignalingClient, SignalingClosed
 from media.client_peer import ClientPeer, VideoSource
-from media.ice import IceServerConfig
 from media.synthetic import SyntheticVideoTrack
-from signaling.client import SignalingClient, SignalingClosed
-from signaling.protocol import (
+from protocol.messages import (
     CallAccepted,
     CallAnswer,
     CallDecline,
@@ -32,9 +32,6 @@ from signaling.protocol import (
     ClientSettingsOut,
     HelpQueued,
     HelpRequestMsg,
-    MediaAnswer,
-    MediaOffer,
-    MediaRestart,
     Ping,
     Pong,
     SelftestCheck,
@@ -50,7 +47,6 @@ from tablet_client.meal_client import RoomSeat
 from tablet_client.selftest import run_selftest
 
 log = logging.getLogger(__name__)
-NO_RECONNECT_CODES = frozenset({4001, 4003})  # bad or revoked token: reconnecting cannot help
 APP_VERSION = "hoiva-tablet/0.1"
 PING_TIMEOUT_S = 5.0
 
@@ -115,11 +111,7 @@ class HeadlessTablet:
         app_version: str = APP_VERSION,
     ) -> None:
         # Several URLs: the instances of one deployment; a lost socket reconnects to the next.
-        urls = [server_url] if isinstance(server_url, str) else list(server_url)
-        self._server_urls = [url.rstrip("/") for url in urls]
-        self._server_url = self._server_urls[0]
-        self._resume_token: str | None = None
-        self.media_restarts = 0
+        self.link = ServerLink(server_url, agent="hoiva-tablet/0.1", http=http)
         self._token = token
         self._source_id = source_id
         self._video_factory: Callable[[], VideoSource] = video_factory or (
@@ -146,11 +138,7 @@ class HeadlessTablet:
         self._glucose = glucose_mmol_l
         self._confirming: set[str] = set()
         self.reminder_changed = asyncio.Event()
-        self._http = http
-        self.signal: SignalingClient | None = None
-        self.peer: ClientPeer | None = None
-        self.last_peer: ClientPeer | None = None  # kept after a call for its statistics
-        self.call_id: str | None = None
+        self.media = PeerSession(self.link.send, self._new_peer)
         self.log = CallLog()
         self.connected = asyncio.Event()
         self.in_call = asyncio.Event()
@@ -158,18 +146,36 @@ class HeadlessTablet:
         self.revoked = asyncio.Event()
         self._pending: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
-        self._ice: list[IceServerConfig] = []
         # The self-test's echo test runs over this tablet's own socket.
-        self._echo = EchoRunner(lambda: self.signal, lambda: self._ice)
+        self._echo = EchoRunner(self.link)
         # Meal and exercise rooms (tablet_client/meal_client.py); join_rooms None follows
         # the client's setting as room.starting states it.
         self.meal = RoomSeat(
-            signal=lambda: self.signal,
-            ice_servers=lambda: self._ice,
+            self.link,
             video_factory=self._video_factory,
             auto_join=join_rooms,
             audio=room_audio,
         )
+
+    @property
+    def signal(self) -> SignalingClient | None:
+        return self.link.signal
+
+    @property
+    def peer(self) -> ClientPeer | None:
+        return self.media.peer
+
+    @property
+    def last_peer(self) -> ClientPeer | None:
+        return self.media.last_peer
+
+    @property
+    def call_id(self) -> str | None:
+        return self.media.call_id
+
+    @property
+    def media_restarts(self) -> int:
+        return self.media.restarts
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -189,19 +195,8 @@ class HeadlessTablet:
 
     async def start(self) -> None:
         """Connect once (raising if no server answers), then keep reconnecting in the background."""
-        for attempt in range(len(self._server_urls)):
-            try:
-                await self._connect()
-                break
-            except (TimeoutError, OSError, aiohttp.ClientError, SignalingClosed):
-                if attempt == len(self._server_urls) - 1:
-                    raise
-                self._next_server()
+        await self.link.connect_any(self._connect)
         self._runner = asyncio.create_task(self._stay_connected())
-
-    def _next_server(self) -> None:
-        index = self._server_urls.index(self._server_url)
-        self._server_url = self._server_urls[(index + 1) % len(self._server_urls)]
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -211,76 +206,46 @@ class HeadlessTablet:
         await self._stop_heartbeats()
         await self._close_call()
         await self.meal.close()
-        if self.signal is not None:
-            await self.signal.close()
+        await self.link.close()
         for task in list(self._pending):
             task.cancel()
 
     async def _connect(self) -> None:
-        ws_url = self._server_url.replace("http", "ws", 1) + "/ws"
-        self.signal = SignalingClient(
-            ws_url,
-            token=self._token,
-            http=self._http,
-            agent="hoiva-tablet/0.1",
-            resume_token=self._resume_token,
-        )
-        welcome = await self.signal.connect(self._on_message)
-        self._resume_token = welcome.resume_token
-        self._ice = [
-            IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
-            for s in welcome.ice_servers
-        ]
+        welcome = await self.link.open(self._on_message, token=self._token)
         if welcome.settings is not None:
             self._settings_arrived(welcome.settings)
         self.connected.set()
         await self._start_heartbeats(welcome.tablet_heartbeat_s)
         # Reminders that fell due while this tablet was away are waiting on the server.
-        await self.signal.send(CheckinPending())
+        await self.link.send(CheckinPending())
         # So may an open room (a latecomer, or back after a network blip).
         await self.meal.sync()
 
     async def _stay_connected(self) -> None:
-        backoff = 1.0
-        while True:
-            assert self.signal is not None
-            await self.signal.closed.wait()
-            self.connected.clear()
-            await self._stop_heartbeats()
-            if self.signal.close_code in NO_RECONNECT_CODES:
-                self.revoked.set()
-                await self._close_call()
-                return
-            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
-            if self.signal.close_code != 4000:
-                # Its server may be gone (or draining): any instance of the deployment will do.
-                self._next_server()
-            try:
-                await self._connect()
-                backoff = 1.0
-            except (TimeoutError, OSError, aiohttp.ClientError, SignalingClosed):
-                backoff = min(backoff * 2, 30.0)
+        await self.link.stay_connected(self._connect, lost=self._lost)
+        # A bad or revoked token: reconnecting cannot help.
+        self.revoked.set()
+        await self._close_call()
+
+    async def _lost(self) -> None:
+        self.connected.clear()
+        await self._stop_heartbeats()
 
     # ---- actions -------------------------------------------------------------------------
 
     async def request_help(self) -> None:
-        assert self.signal is not None
-        await self.signal.send(HelpRequestMsg())
+        await self.link.send(HelpRequestMsg())
 
     async def answer(self, call_id: str) -> None:
         """Answer and connect media at once: the offer follows the answer in the same breath."""
-        assert self.signal is not None
-        self.peer = ClientPeer(ice_servers=self._ice, video=self._video())
-        offer_task = asyncio.create_task(self.peer.create_offer())
-        await self.signal.send(CallAnswer(call_id=call_id))
-        sdp = await offer_task
-        await self.signal.send(MediaOffer(call_id=call_id, sdp=sdp))
+        await self.media.start_offer()
+        await self.link.send(CallAnswer(call_id=call_id))
+        await self.media.send_offer(call_id)
 
     async def _confirm(self, checkin_id: str, outcome: str) -> None:
         if checkin_id in self._confirming:
             return
         self._confirming.add(checkin_id)
-        assert self.signal is not None
         confirm: CheckinConfirm
         if outcome == "measured":
             confirm = CheckinConfirm(
@@ -290,43 +255,38 @@ class HeadlessTablet:
             confirm = CheckinConfirm(checkin_id=checkin_id, outcome="done")
         else:
             confirm = CheckinConfirm(checkin_id=checkin_id, outcome="taken")
-        await self.signal.send(confirm)
+        await self.link.send(confirm)
 
     async def hang_up(self) -> None:
-        if self.signal is not None and self.call_id is not None:
-            await self.signal.send(CallEnd(call_id=self.call_id))
+        if self.call_id is not None:
+            await self.link.send(CallEnd(call_id=self.call_id))
 
     # ---- incoming messages ---------------------------------------------------------------
 
     async def _on_message(self, message: ServerMessage) -> None:
-        if await self.meal.handle(message) or self._echo.handle(message):
+        if (
+            await self.meal.handle(message)
+            or self._echo.handle(message)
+            or await self.media.handle(message)
+        ):
             return
         match message:
             case CallIncoming() if self.meal.seated:
                 # At the table: a call rings out rather than pulling the camera away.
                 self.log.incoming.append(message.call_id)
             case CallIncoming(call_id=call_id, auto_answer_after_s=auto_after):
-                self.call_id = call_id
+                self.media.call_id = call_id
                 self.call_over.clear()
                 self.log.incoming.append(call_id)
                 if self._decline:
-                    assert self.signal is not None
-                    await self.signal.send(CallDecline(call_id=call_id))
+                    await self.link.send(CallDecline(call_id=call_id))
                 else:
                     # The ring carries the client's current setting; an explicit override wins.
                     delay = self._answer_after_s if self._answer_after_s is not None else auto_after
                     if delay is not None:
                         self._later(delay, self.answer(call_id))
-            case MediaAnswer(sdp=sdp) if self.peer is not None:
-                await self.peer.accept_answer(sdp)
-            case MediaOffer(call_id=call_id, sdp=sdp) if self.peer is not None:
-                answer = await self.peer.accept_offer(sdp)
-                assert self.signal is not None
-                await self.signal.send(MediaAnswer(call_id=call_id, sdp=answer))
             case CallAccepted():
                 self.in_call.set()
-            case MediaRestart(call_id=call_id) if call_id == self.call_id:
-                await self._restart_media(call_id)
             case CallEnded(call_id=call_id, reason=reason):
                 self.log.ended[call_id] = reason
                 if call_id == self.call_id:
@@ -362,6 +322,9 @@ class HeadlessTablet:
     def _video(self) -> VideoSource | None:
         return self._video_factory() if self._camera else None
 
+    def _new_peer(self) -> ClientPeer:
+        return ClientPeer(ice_servers=self.link.ice_servers, video=self._video())
+
     def _settings_arrived(self, settings: ClientSettingsOut) -> None:
         self.settings = settings
         self.fleet.settings.append((time.monotonic(), settings))
@@ -390,13 +353,11 @@ class HeadlessTablet:
 
     async def round_trip_ms(self) -> float | None:
         """One application ping over the socket; None when no pong came in time."""
-        if self.signal is None:
-            return None
         ref = f"rtt-{next(self._ping_refs)}"
         answered: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._pings[ref] = (time.monotonic(), answered)
         try:
-            await self.signal.send(Ping(ref=ref))
+            await self.link.send(Ping(ref=ref))
             async with asyncio.timeout(PING_TIMEOUT_S):
                 return await answered
         except (TimeoutError, SignalingClosed):
@@ -407,11 +368,10 @@ class HeadlessTablet:
     async def send_heartbeat(self) -> None:
         """Tell the fleet how this tablet is (also at once when something changed)."""
         rtt = await self.round_trip_ms()
-        assert self.signal is not None
         state = self.device
         # No permission prompts here: a tablet without a camera can never grant one.
         permission: Literal["granted", "denied"] = "granted" if self._camera else "denied"
-        await self.signal.send(
+        await self.link.send(
             TabletHeartbeat(
                 app_version=self._app_version,
                 connection_type=state.connection_type,
@@ -429,25 +389,14 @@ class HeadlessTablet:
         checks = await run_selftest(
             camera=self._video_factory if self._camera else None,
             camera_busy=self.peer is not None,
-            ice_servers=self._ice,
+            ice_servers=self.link.ice_servers,
             round_trip_ms=self.round_trip_ms,
             echo=lambda: self._echo.run(frames=5, timeout_s=10),
         )
         self.fleet.selftests[run_id] = (trigger, checks)
         if self.signal is not None:
-            await self.signal.send(SelftestResult(run_id=run_id, checks=checks))
+            await self.link.send(SelftestResult(run_id=run_id, checks=checks))
         self.selftest_answered.set()
-
-    async def _restart_media(self, call_id: str) -> None:
-        """The call's media moved to another server: a fresh peer connection offers there."""
-        self.media_restarts += 1
-        old, self.peer = self.peer, ClientPeer(ice_servers=self._ice, video=self._video())
-        if old is not None:
-            self.last_peer = old
-            await old.close()
-        sdp = await self.peer.create_offer()
-        assert self.signal is not None
-        await self.signal.send(MediaOffer(call_id=call_id, sdp=sdp))
 
     def _later(self, delay: float, coro: Coroutine[Any, Any, None]) -> None:
         async def run() -> None:
@@ -465,8 +414,4 @@ class HeadlessTablet:
     async def _close_call(self) -> None:
         self.in_call.clear()
         self.call_over.set()
-        self.call_id = None
-        if self.peer is not None:
-            peer, self.peer = self.peer, None
-            self.last_peer = peer
-            await peer.close()
+        await self.media.close()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from media.client_peer import VideoSource
 from media.synthetic import SyntheticVideoTrack
-from signaling.protocol import (
+from protocol.messages import (
     ClientMessage,
     RoomEnd,
     RoomLock,
@@ -37,8 +37,7 @@ class HeadlessHost(HeadlessNurse):
     ) -> None:
         super().__init__(server_url, username, password, source_id=source_id)
         self.meal = RoomSeat(
-            signal=lambda: self.signal,
-            ice_servers=lambda: self._ice,
+            self.link,
             video_factory=video_factory or (lambda: SyntheticVideoTrack(source_id=source_id)),
             auto_join=False,
             audio=audio,
@@ -89,5 +88,4 @@ class HeadlessHost(HeadlessNurse):
         return self.meal.room_id
 
     async def _send(self, message: ClientMessage) -> None:
-        assert self.signal is not None
-        await self.signal.send(message)
+        await self.link.send(message)

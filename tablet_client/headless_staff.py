@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import re
 import time
 from collections.abc import Sequence
@@ -12,22 +11,22 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from client_kit.link import ServerLink
+from client_kit.negotiation import PeerSession
+from client_kit.signaling import SignalingClient
 from media.client_peer import ClientPeer
 from media.ice import IceServerConfig
 from media.synthetic import SyntheticVideoTrack
-from signaling.client import SignalingClient, SignalingClosed
-from signaling.protocol import (
+from protocol.messages import (
     CallAccepted,
     CallEnd,
     CallEnded,
     CallRinging,
     CallStart,
+    ClientMessage,
     Error,
     HelpQueue,
     HelpTake,
-    MediaAnswer,
-    MediaOffer,
-    MediaRestart,
     PresenceSnapshot,
     PresenceUpdate,
     ServerMessage,
@@ -61,41 +60,67 @@ class HeadlessNurse:
         source_id: int = 100,
         reconnect: bool = False,
     ) -> None:
-        # Several URLs: the instances of one deployment. With reconnect, a lost socket comes
-        # back on the next one (the session cookie is valid on every instance).
-        urls = [server_url] if isinstance(server_url, str) else list(server_url)
-        self._server_urls = [url.rstrip("/") for url in urls]
-        self._server_url = self._server_urls[0]
         self._reconnect = reconnect
-        self._resume_token: str | None = None
         self._runner: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
-        self.media_restarts = 0
         self._username = username
         self._password = password
         self._source_id = source_id
         self._http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        self.signal: SignalingClient | None = None
-        self.welcome: Welcome | None = None
-        self.peer: ClientPeer | None = None
+        # Several URLs: the instances of one deployment. With reconnect, a lost socket comes
+        # back on the next one (the session cookie is valid on every instance).
+        self.link = ServerLink(server_url, agent="hoiva-nurse-headless/0.1", http=self._http)
+        self.media = PeerSession(self.link.send, self._new_peer)
         self.view = StaffView()
-        self.call_id: str | None = None
         self.call_pressed_at: float | None = None
         self.accepted = asyncio.Event()
         self.ended = asyncio.Event()
         self._ringing: asyncio.Future[str] | None = None
-        self._ice: list[IceServerConfig] = []
         # A relative's call link instead of a password (tablet_client/headless_family.py).
         self._link_token: str | None = None
 
+    @property
+    def signal(self) -> SignalingClient | None:
+        return self.link.signal
+
+    @property
+    def welcome(self) -> Welcome | None:
+        return self.link.welcome
+
+    @property
+    def media_restarts(self) -> int:
+        return self.media.restarts
+
+    # A subclass may place a call its own way (tests/integration/insight_harness.py).
+    @property
+    def peer(self) -> ClientPeer | None:
+        return self.media.peer
+
+    @peer.setter
+    def peer(self, peer: ClientPeer | None) -> None:
+        self.media.peer = peer
+
+    @property
+    def call_id(self) -> str | None:
+        return self.media.call_id
+
+    @call_id.setter
+    def call_id(self, call_id: str | None) -> None:
+        self.media.call_id = call_id
+
+    @property
+    def _ice(self) -> list[IceServerConfig]:
+        return self.link.ice_servers
+
     async def login(self) -> None:
-        async with self._http.get(f"{self._server_url}/login") as page:
+        server_url = self.link.server_url
+        async with self._http.get(f"{server_url}/login") as page:
             match = _CSRF_FIELD.search(await page.text())
         form = {"username": self._username, "password": self._password}
         if match:
             form["csrf_token"] = match.group(1)
         async with self._http.post(
-            f"{self._server_url}/login", data=form, allow_redirects=False
+            f"{server_url}/login", data=form, allow_redirects=False
         ) as response:
             if response.status not in (302, 303):
                 raise PermissionError(f"login refused ({response.status})")
@@ -107,116 +132,65 @@ class HeadlessNurse:
             self._runner = asyncio.create_task(self._stay_connected())
 
     async def _connect(self) -> None:
-        ws_url = self._server_url.replace("http", "ws", 1) + "/ws"
-        self.signal = SignalingClient(
-            ws_url,
-            token=self._link_token,
-            http=self._http,
-            agent="hoiva-nurse-headless/0.1",
-            resume_token=self._resume_token,
-        )
-        welcome = await self.signal.connect(self._on_message)
-        self.welcome = welcome
-        self._resume_token = welcome.resume_token
-        self._ice = [
-            IceServerConfig(urls=tuple(s.urls), username=s.username, credential=s.credential)
-            for s in welcome.ice_servers
-        ]
+        await self.link.open(self._on_message, token=self._link_token)
         self.connected.set()
 
     async def _stay_connected(self) -> None:
         """Like the dashboard: after a lost socket, back off and try the next instance."""
-        backoff = 1.0
-        while True:
-            assert self.signal is not None
-            await self.signal.closed.wait()
-            self.connected.clear()
-            if self.signal.close_code == 4001:
-                return
-            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
-            index = self._server_urls.index(self._server_url)
-            self._server_url = self._server_urls[(index + 1) % len(self._server_urls)]
-            try:
-                await self._connect()
-                backoff = 1.0
-            except (TimeoutError, OSError, aiohttp.ClientError, SignalingClosed):
-                backoff = min(backoff * 2, 30.0)
+        await self.link.stay_connected(self._connect, lost=self._lost)
+
+    async def _lost(self) -> None:
+        self.connected.clear()
 
     async def stop(self) -> None:
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
-        if self.peer is not None:
-            await self.peer.close()
-        if self.signal is not None:
-            await self.signal.close()
+        await self.media.close()
+        await self.link.close()
         await self._http.close()
 
     async def call(self, client_id: str, timeout: float = 10.0) -> str:
         """Press Call: ring the client and connect our media while it rings."""
-        assert self.signal is not None
         self.accepted.clear()
         self.ended.clear()
         self.call_pressed_at = time.monotonic()
-        self._ringing = asyncio.get_running_loop().create_future()
-        # Gather our offer while the server rings the tablet: the two overlap.
-        self.peer = ClientPeer(
-            ice_servers=self._ice, video=SyntheticVideoTrack(source_id=self._source_id)
-        )
-        offer_task = asyncio.create_task(self.peer.create_offer())
-        await self.signal.send(CallStart(client_id=client_id))
-        async with asyncio.timeout(timeout):
-            call_id = await self._ringing
-        self.call_id = call_id
-        await self.signal.send(MediaOffer(call_id=call_id, sdp=await offer_task))
-        return call_id
+        return await self._ring(CallStart(client_id=client_id), timeout)
 
     async def hang_up(self) -> None:
         if self.signal is not None and self.call_id is not None:
             await self.signal.send(CallEnd(call_id=self.call_id))
 
     async def take_help(self, help_id: str) -> None:
-        assert self.signal is not None
-        self._ringing = asyncio.get_running_loop().create_future()
-        self.peer = ClientPeer(
-            ice_servers=self._ice, video=SyntheticVideoTrack(source_id=self._source_id)
-        )
-        offer_task = asyncio.create_task(self.peer.create_offer())
-        await self.signal.send(HelpTake(help_id=help_id))
-        async with asyncio.timeout(10):
-            call_id = await self._ringing
-        self.call_id = call_id
-        await self.signal.send(MediaOffer(call_id=call_id, sdp=await offer_task))
+        await self._ring(HelpTake(help_id=help_id), 10)
 
-    async def _restart_media(self, call_id: str) -> None:
-        """The call's media moved to another server: a fresh peer connection offers there."""
-        self.media_restarts += 1
-        old = self.peer
-        self.peer = ClientPeer(
-            ice_servers=self._ice, video=SyntheticVideoTrack(source_id=self._source_id)
-        )
-        if old is not None:
-            await old.close()
-        sdp = await self.peer.create_offer()
-        assert self.signal is not None
-        await self.signal.send(MediaOffer(call_id=call_id, sdp=sdp))
+    async def _ring(self, start: ClientMessage, timeout: float) -> str:
+        """Send what starts a call and gather our offer while the server rings the tablet."""
+        self._ringing = asyncio.get_running_loop().create_future()
+        await self.media.start_offer()
+        await self.link.send(start)
+        async with asyncio.timeout(timeout):
+            call_id = await self._ringing
+        await self.media.send_offer(call_id)
+        return call_id
+
+    def _new_peer(self) -> ClientPeer:
+        video = SyntheticVideoTrack(source_id=self._source_id)
+        return ClientPeer(ice_servers=self.link.ice_servers, video=video)
 
     async def _on_message(self, message: ServerMessage) -> None:
+        if not await self.media.handle(message):
+            await self._on_staff_message(message)
+        self.view.changed.set()
+
+    async def _on_staff_message(self, message: ServerMessage) -> None:
         match message:
             case CallRinging(call_id=call_id):
                 if self._ringing is not None and not self._ringing.done():
                     self._ringing.set_result(call_id)
-            case MediaAnswer(sdp=sdp) if self.peer is not None:
-                await self.peer.accept_answer(sdp)
-            case MediaOffer(call_id=call_id, sdp=sdp) if self.peer is not None:
-                answer = await self.peer.accept_offer(sdp)
-                assert self.signal is not None
-                await self.signal.send(MediaAnswer(call_id=call_id, sdp=answer))
             case CallAccepted():
                 self.accepted.set()
-            case MediaRestart(call_id=call_id) if call_id == self.call_id:
-                await self._restart_media(call_id)
             case CallEnded(call_id=call_id, reason=reason):
                 self.view.ended[call_id] = reason
                 if message.message:
@@ -238,7 +212,6 @@ class HeadlessNurse:
                     self._ringing.set_exception(CallRefused(message.code))
             case _:
                 pass
-        self.view.changed.set()
 
 
 class CallRefused(Exception):

@@ -14,12 +14,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from client_kit.link import ServerLink
+from client_kit.negotiation import PeerSession
 from media.client_peer import ClientPeer, VideoSource
-from media.ice import IceServerConfig
-from signaling.client import SignalingClient
-from signaling.protocol import (
-    MediaAnswer,
-    MediaOffer,
+from protocol.messages import (
     MediaPublishHint,
     RoomEnded,
     RoomJoin,
@@ -64,15 +62,13 @@ class RoomSeat:
 
     def __init__(
         self,
+        link: ServerLink,
         *,
-        signal: Callable[[], SignalingClient | None],
-        ice_servers: Callable[[], list[IceServerConfig]],
         video_factory: Callable[[], VideoSource],
         auto_join: bool | None = None,
         audio: bool = True,
     ) -> None:
-        self._signal = signal
-        self._ice_servers = ice_servers
+        self._link = link
         self._video_factory = video_factory
         # None: follow room.starting's auto_join_after_s (the client's setting); True/False
         # override it (tests, kiosk boards configured locally).
@@ -80,9 +76,8 @@ class RoomSeat:
         self._audio = audio
         self.log = RoomLog()
         self.room_id: str | None = None
-        self.session_id: str | None = None
-        self.peer: ClientPeer | None = None
-        self.last_peer: ClientPeer | None = None
+        # The room's media session: its id is the call id of the session's media messages.
+        self.media = PeerSession(link.send, self._new_peer)
         self.joined_at: float | None = None
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -90,13 +85,24 @@ class RoomSeat:
     def seated(self) -> bool:
         return self.room_id is not None
 
+    @property
+    def session_id(self) -> str | None:
+        return self.media.call_id
+
+    @property
+    def peer(self) -> ClientPeer | None:
+        return self.media.peer
+
+    @property
+    def last_peer(self) -> ClientPeer | None:
+        return self.media.last_peer
+
     # ---- actions -------------------------------------------------------------------------
 
     async def sync(self) -> None:
         """Ask which of my rooms are open (after every welcome)."""
-        signal = self._signal()
-        if signal is not None:
-            await signal.send(RoomSync())
+        if self._link.signal is not None:
+            await self._link.send(RoomSync())
 
     async def join(self, room_id: str) -> None:
         """Press Join, and connect media in the same breath.
@@ -106,44 +112,39 @@ class RoomSeat:
         arrives): a late joiner's first frame should take well under a second. Otherwise
         (a host opening the room) the offer waits for room.state.
         """
-        signal = self._signal()
-        assert signal is not None
         self.room_id = room_id
         self.joined_at = time.monotonic()
         starting = self.log.starting.get(room_id)
-        self.session_id = starting.session_id if starting is not None else None
-        if self.session_id is None:
-            await signal.send(RoomJoin(room_id=room_id))
+        session_id = starting.session_id if starting is not None else None
+        self.media.call_id = session_id
+        if session_id is None:
+            await self._link.send(RoomJoin(room_id=room_id))
             return
-        self.peer = self._new_peer()
-        offer = asyncio.get_running_loop().create_task(self.peer.create_offer())
-        await signal.send(RoomJoin(room_id=room_id))
-        await signal.send(MediaOffer(call_id=self.session_id, sdp=await offer))
+        await self.media.start_offer()
+        await self._link.send(RoomJoin(room_id=room_id))
+        await self.media.send_offer(session_id)
 
     async def leave(self) -> None:
-        signal = self._signal()
-        if signal is not None and self.room_id is not None:
-            await signal.send(RoomLeave(room_id=self.room_id))
+        if self._link.signal is not None and self.room_id is not None:
+            await self._link.send(RoomLeave(room_id=self.room_id))
         await self.close()
 
     async def close(self) -> None:
         self.room_id = None
-        self.session_id = None
         for task in list(self._pending):
             task.cancel()
-        await self._drop_peer()
-
-    async def _drop_peer(self) -> None:
-        if self.peer is not None:
-            peer, self.peer = self.peer, None
-            self.last_peer = peer
-            await peer.close()
+        await self.media.close()
 
     # ---- messages ------------------------------------------------------------------------
 
     async def handle(self, message: ServerMessage) -> bool:
         """Consume a room message (or the room's media message); False: not ours."""
         log_ = self.log
+        if await self.media.handle(message):
+            if isinstance(message, MediaPublishHint):
+                log_.hints.append(message)
+            log_.changed.set()
+            return True
         match message:
             case RoomStarting(room_id=room_id, auto_join_after_s=after):
                 log_.starting[room_id] = message
@@ -153,26 +154,10 @@ class RoomSeat:
             case RoomState(room_id=room_id) if room_id == self.room_id:
                 log_.state = message
                 if self.peer is None or self.session_id != message.session_id:
-                    await self._drop_peer()
-                    self.session_id = message.session_id
-                    await self._connect_media()
+                    await self.media.close()
+                    await self.media.send_offer(message.session_id)
             case RoomMediaMap(session_id=session_id) if session_id == self.session_id:
                 log_.tracks = {track.mid: track for track in message.tracks}
-            case MediaAnswer(call_id=call_id, sdp=sdp) if self._ours(call_id):
-                assert self.peer is not None
-                await self.peer.accept_answer(sdp)
-            case MediaOffer(call_id=call_id, sdp=sdp) if self._ours(call_id):
-                assert self.peer is not None
-                answer = await self.peer.accept_offer(sdp)
-                signal = self._signal()
-                if signal is not None:
-                    await signal.send(MediaAnswer(call_id=call_id, sdp=answer))
-            case MediaPublishHint(call_id=call_id) if self._ours(call_id):
-                log_.hints.append(message)
-                assert self.peer is not None
-                self.peer.apply_publish_hint(
-                    message.max_bitrate, message.max_fps, message.scale_down
-                )
             case RoomLeft(room_id=room_id, reason=reason):
                 log_.left.append((room_id, reason))
                 if room_id == self.room_id:
@@ -187,23 +172,13 @@ class RoomSeat:
         log_.changed.set()
         return True
 
-    def _ours(self, call_id: str) -> bool:
-        return self.peer is not None and call_id == self.session_id
-
     async def _auto(self, room_id: str) -> None:
         if not self.seated and room_id in self.log.starting:
             await self.join(room_id)
 
-    async def _connect_media(self) -> None:
-        signal = self._signal()
-        assert signal is not None and self.session_id is not None
-        self.peer = self._new_peer()
-        offer = await self.peer.create_offer()
-        await signal.send(MediaOffer(call_id=self.session_id, sdp=offer))
-
     def _new_peer(self) -> ClientPeer:
         return ClientPeer(
-            ice_servers=self._ice_servers(), video=self._video_factory(), audio=self._audio
+            ice_servers=self._link.ice_servers, video=self._video_factory(), audio=self._audio
         )
 
     def _later(self, delay: float, coro: Coroutine[Any, Any, None]) -> None:

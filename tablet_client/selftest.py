@@ -13,7 +13,7 @@ from typing import Literal
 from media.client_peer import VideoSource
 from media.ice import IceServerConfig
 from media.ice_check import gather_candidate_types
-from signaling.protocol import SelftestCheck
+from protocol.messages import SelftestCheck
 from tablet_client.echo_test import EchoResult
 
 Outcome = Literal["pass", "fail", "skipped"]

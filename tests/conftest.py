@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import faulthandler
 import os
+import signal
 import socket
-import sys
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -24,6 +22,8 @@ from hoiva.app import SERVICES, build_app
 from hoiva.config import Config, load_config
 from hoiva.services import Services
 from media.ice import use_host_addresses
+from tests import processes
+from tests.hang_guard import WATCHDOG_GRACE_S, HangGuard, is_coroutine_test
 
 NURSE_PASSWORD = "nurse-test-password"
 ADMIN_PASSWORD = "admin-test-password"
@@ -146,69 +146,58 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         report.longrepr = f"skipped in CI, which must run everything: {report.longrepr}"
 
 
-# How long past its own pytest-timeout a test may still run before the whole run is stopped.
-WATCHDOG_GRACE_S = 90.0
+_guard: HangGuard | None = None
 
 
-class _Watchdog:
-    """A thread of our own that ends the run, printing every thread's stack, when a test
-    outlives its deadline.
-
-    pytest-timeout's timer and pytest's faulthandler timer are both cancelled the moment a
-    test fails (their pytest_exception_interact hooks), so a teardown that then hangs (a task
-    that ignores cancellation, a worker thread that never returns and holds the event loop's
-    shutdown) would sit until CI's own limit with no clue. Nothing cancels this one."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self._config = config
-        self._deadline: float | None = None
-        self._test = ""
-        self._lock = threading.Lock()
-        threading.Thread(target=self._watch, name="test-watchdog", daemon=True).start()
-
-    def arm(self, test: str, seconds: float) -> None:
-        with self._lock:
-            self._test, self._deadline = test, time.monotonic() + seconds
-
-    def disarm(self) -> None:
-        with self._lock:
-            self._deadline = None
-
-    def _watch(self) -> None:
-        while True:
-            time.sleep(1.0)
-            with self._lock:
-                expired = self._deadline is not None and time.monotonic() > self._deadline
-                test = self._test
-            if expired:
-                # pytest holds fd 2 for its output capture; give the terminal back first.
-                capture = self._config.pluginmanager.getplugin("capturemanager")
-                with contextlib.suppress(Exception):
-                    capture.suspend_global_capture(in_=False)
-                err = sys.__stderr__
-                assert err is not None
-                err.write(f"\n\nwatchdog: {test} is hung; stacks of every thread:\n")
-                err.flush()
-                faulthandler.dump_traceback(file=err, all_threads=True)
-                err.flush()
-                os._exit(3)
+def pytest_configure(config: pytest.Config) -> None:
+    """Servers the suite starts die with it; a hung test fails alone (tests/hang_guard.py)."""
+    global _guard
+    processes.install()
+    _guard = HangGuard(config)
+    signal.signal(signal.SIGALRM, _guard.on_alarm)
 
 
-_watchdog: _Watchdog | None = None
+@pytest.hookimpl(optionalhook=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool:
+    """Take over pytest-timeout's timer: fail the hung test, never the run."""
+    assert _guard is not None
+    _guard.set_timer(item, float(settings.timeout))
+    return True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> bool:
+    assert _guard is not None
+    _guard.cancel_timer()
+    return True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):  # type: ignore[no-untyped-def]
+    """Let the timer reach a coroutine test's task, to cancel it rather than the run."""
+    assert _guard is not None
+    if not is_coroutine_test(item):
+        yield
+        return
+    assert isinstance(item, pytest.Function)
+    original = item.obj
+    item.obj = _guard.guard_coroutine(original)
+    try:
+        yield
+    finally:
+        item.obj = original
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
-    """Arm the watchdog for the whole of a test: setup, call and teardown."""
-    global _watchdog
-    if _watchdog is None:
-        _watchdog = _Watchdog(item.config)
+    """Arm the last-resort watchdog for the whole of a test: setup, call and teardown."""
+    assert _guard is not None
     marker = item.get_closest_marker("timeout")
     limit = (
         float(marker.args[0]) if marker and marker.args else float(item.config.getini("timeout"))
     )
-    _watchdog.arm(item.nodeid, limit + WATCHDOG_GRACE_S)
+    _guard.arm(item.nodeid, limit + WATCHDOG_GRACE_S)
     try:
         yield
     finally:
-        _watchdog.disarm()
+        _guard.disarm()

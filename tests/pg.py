@@ -9,10 +9,12 @@ and stop it with `pg_ctl stop -m immediate` at the end. As root the server must 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -21,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests import processes
 
 SUPERUSER = "postgres"
 
@@ -55,6 +59,7 @@ class PostgresServer:
     data_dir: Path
     port: int
     run_as: str | None
+    postmaster_pid: int | None = None
 
     def _command(self, *args: str) -> list[str]:
         if self.run_as is None:
@@ -106,6 +111,14 @@ class PostgresServer:
             "60",
             "start",
         )
+        self.postmaster_pid = self._read_postmaster_pid()
+        if self.postmaster_pid is not None:
+            processes.register_group(self.postmaster_pid, f"PostgreSQL on port {self.port}")
+
+    def _read_postmaster_pid(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            return int((self.data_dir / "data" / "postmaster.pid").read_text().split()[0])
+        return None
 
     def stop(self) -> None:
         subprocess.run(
@@ -121,6 +134,13 @@ class PostgresServer:
             check=False,
             timeout=60,
         )
+        pid = self.postmaster_pid or self._read_postmaster_pid()
+        if pid is not None:
+            processes.unregister_group(pid)
+            # pg_ctl failed or timed out: the server must not outlive the run all the same.
+            with contextlib.suppress(OSError):
+                if b"postgres" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.killpg(pid, signal.SIGKILL)
 
     def create_database(self, name: str | None = None) -> str:
         """A new empty database; returns its SQLAlchemy asyncpg URL."""

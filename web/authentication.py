@@ -45,4 +45,5 @@ async def authentication_middleware(request: web.Request, handler: Handler) -> w
             request[state.AUTH_METHOD] = "cookie"
             request[state.CSRF_TOKEN] = csrf
             request[state.SESSION_TOKEN] = token
+            request[state.STAFF_LANGUAGE] = user.language.value if user.language else ""
     return await handler(request)

@@ -8,23 +8,31 @@ from typing import Any
 from care_sessions.identity import Client
 from care_sessions.presence import Presence
 from care_sessions.records import EndReason, SessionRecord
+from web.i18n import N_, Language, LocalMoment
 
+# Message ids; session_row() gives them in the page's language.
 END_REASON_TEXT: dict[str, str] = {
-    EndReason.COMPLETED: "Completed",
-    EndReason.DECLINED: "Declined by the client",
-    EndReason.UNANSWERED: "Not answered",
-    EndReason.CANCELLED: "Cancelled by the caller",
-    EndReason.BUSY: "Client was busy",
-    EndReason.OFFLINE: "Tablet was offline",
-    EndReason.DROPPED: "Connection lost",
-    EndReason.MEDIA_FAILED: "Video could not connect",
-    EndReason.INTERRUPTED: "Interrupted by a server restart",
-    EndReason.REVOKED: "Tablet access was revoked",
-    EndReason.PREEMPTED: "Ended for a care call",
-    EndReason.QUIET_HOURS: "Held back: quiet hours",
-    EndReason.UNAVAILABLE: "Family calls not allowed",
+    EndReason.COMPLETED: N_("Completed"),
+    EndReason.DECLINED: N_("Declined by the client"),
+    EndReason.UNANSWERED: N_("Not answered"),
+    EndReason.CANCELLED: N_("Cancelled by the caller"),
+    EndReason.BUSY: N_("Client was busy"),
+    EndReason.OFFLINE: N_("Tablet was offline"),
+    EndReason.DROPPED: N_("Connection lost"),
+    EndReason.MEDIA_FAILED: N_("Video could not connect"),
+    EndReason.INTERRUPTED: N_("Interrupted by a server restart"),
+    EndReason.REVOKED: N_("Tablet access was revoked"),
+    EndReason.PREEMPTED: N_("Ended for a care call"),
+    EndReason.QUIET_HOURS: N_("Held back: quiet hours"),
+    EndReason.UNAVAILABLE: N_("Family calls not allowed"),
+    EndReason.ORPHANED: N_("Lost with its server"),
 }
-KIND_TEXT = {"call": "Call", "help_call": "Help call", "family_call": "Family call"}
+KIND_TEXT = {
+    "call": N_("Nurse call"),
+    "help_call": N_("Help call"),
+    "family_call": N_("Family call"),
+}
+IN_PROGRESS = N_("In progress")
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -37,12 +45,10 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def short_time(moment: datetime | None) -> str:
-    """What a page shows before its script turns it into the viewer's local time."""
+    """A moment in Helsinki time, which a page writes in its own language (a LocalMoment)."""
     if moment is None:
         return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return LocalMoment(moment)
 
 
 def duration_text(seconds: float | None) -> str:
@@ -94,19 +100,22 @@ def session_json(record: SessionRecord) -> dict[str, Any]:
     }
 
 
-def session_row(record: SessionRecord) -> dict[str, Any]:
-    """One line of the sessions table: the JSON fields plus their readable texts."""
+def session_row(record: SessionRecord, language: Language) -> dict[str, Any]:
+    """One line of the sessions table: the JSON fields plus their texts in the page's language."""
     row = session_json(record)
+    fmt = language.format
+    reason = (
+        END_REASON_TEXT.get(record.end_reason, str(record.end_reason))
+        if record.end_reason is not None
+        else IN_PROGRESS
+    )
     row.update(
-        kind_text=KIND_TEXT.get(row["kind"], "Call"),
-        ring_text=short_time(record.ring_at),
-        answer_text=short_time(record.answer_at),
-        end_text=short_time(record.end_at),
-        duration_text=duration_text(record.duration_s),
-        end_reason_text=(
-            END_REASON_TEXT.get(record.end_reason, str(record.end_reason))
-            if record.end_reason is not None
-            else "In progress"
-        ),
+        kind_text=language.gettext(KIND_TEXT.get(row["kind"], KIND_TEXT["call"])),
+        ring_text=fmt.moment(record.ring_at),
+        # Answer and end fall on the ring's day (a call lasts minutes): their clock suffices.
+        answer_text=fmt.clock(record.answer_at),
+        end_text=fmt.clock(record.end_at),
+        duration_text=fmt.duration(record.duration_s),
+        end_reason_text=language.gettext(reason),
     )
     return row

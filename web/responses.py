@@ -23,7 +23,13 @@ def render(
 ) -> web.Response:
     """Render a page with what every layout needs: who is signed in and the CSRF token."""
     who = state.principal(request)
+    language = state.language(request)
     base: dict[str, Any] = {
+        "i18n": language,
+        "lang": language.code,
+        "fmt": language.format,
+        "staff_language": request.get(state.STAFF_LANGUAGE, ""),
+        "request_path": request.path_qs,
         "page": "",
         "principal": who,
         "csrf_token": state.csrf_token(request),

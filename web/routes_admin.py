@@ -138,7 +138,7 @@ async def device_revoke(request: web.Request) -> web.StreamResponse:
     if device is None:
         raise NotFound("There is no such tablet.")
     # The stored revocation alone would let an open socket live until it reconnects.
-    await services.signaling.disconnect_device(device_id)
+    await services.live.disconnect_device(device_id)
     await services.access_log.record(
         state.principal(request),
         device.client_id,

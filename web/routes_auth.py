@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from care_sessions.errors import AuthenticationFailed
-from care_sessions.identity import Role
-from web import state
+from care_sessions.errors import AuthenticationFailed, InvalidInput
+from care_sessions.identity import Language, Role
+from web import i18n, state
 from web.cookies import (
     LOGIN_CSRF_COOKIE,
     clear_session_cookie,
@@ -68,7 +68,7 @@ def _login_page(
         {"login_csrf": token, "next": next_path, "username": username, "error": error},
         status=status,
     )
-    set_login_csrf_cookie(response, token, secure=state.services(request).config.secure_cookies)
+    set_login_csrf_cookie(response, token, secure=state.services(request).settings.secure_cookies)
     return response
 
 
@@ -135,7 +135,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         # Signing in again (or as someone else) must not leave the old session usable.
         await services.auth.logout(previous)
     response = web.HTTPSeeOther(next_path or home_for(session.user.role))
-    set_session_cookie(response, session.token, secure=services.config.secure_cookies)
+    set_session_cookie(response, session.token, secure=services.settings.secure_cookies)
     raise response
 
 
@@ -145,5 +145,35 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if token is not None:
         await services.auth.logout(token)
     response = web.HTTPSeeOther("/login")
-    clear_session_cookie(response, secure=services.config.secure_cookies)
+    clear_session_cookie(response, secure=services.settings.secure_cookies)
     raise response
+
+
+async def choose_language(request: web.Request) -> web.StreamResponse:
+    """Store the staff pages' language a person chose ("" follows the browser again)."""
+    form = await request.post()
+    raw = form.get("language", "")
+    language = i18n.coerce_language(raw)
+    if raw and language is None:
+        raise InvalidInput("Choose fi, sv or en.")
+    who = state.principal(request)
+    await state.services(request).store.set_staff_language(
+        who.subject_id, Language(language) if language else None
+    )
+    back = safe_next(str(form.get("next", ""))) or home_for(who.role)
+    raise web.HTTPSeeOther(back)
+
+
+async def script_catalogue(request: web.Request) -> web.StreamResponse:
+    """One language's messages as JSON, for the kiosk's and the staff pages' scripts."""
+    code = i18n.coerce_language(request.match_info["language"])
+    if code is None:
+        raise web.HTTPNotFound()
+    language = request.app[state.CATALOGUES][code]
+    return web.Response(
+        body=language.script_json,
+        content_type="application/json",
+        charset="utf-8",
+        # The catalogue changes only with a deploy; a short cache spares the kiosks a fetch.
+        headers={"Cache-Control": "public, max-age=300"},
+    )

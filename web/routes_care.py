@@ -38,7 +38,8 @@ async def _logged_sessions(request: web.Request) -> list[SessionRecord]:
 
 async def sessions_page(request: web.Request) -> web.StreamResponse:
     records = await _logged_sessions(request)
-    rows = [session_row(record) for record in records]
+    language = state.language(request)
+    rows = [session_row(record, language) for record in records]
     recordings = await recordings_by_session(request, [r.id for r in records])
     quality = await quality_by_session(request, [r.id for r in records])
     for row in rows:
@@ -51,7 +52,7 @@ async def roster(request: web.Request) -> list[dict[str, Any]]:
     services = state.services(request)
     clients = await services.store.list_clients()
     clients.sort(key=lambda c: (c.first_name.casefold(), c.last_name.casefold()))
-    return [roster_entry(c, services.signaling.presence_of(c.id)) for c in clients]
+    return [roster_entry(c, services.live.presence_of(c.id)) for c in clients]
 
 
 async def api_clients(request: web.Request) -> web.StreamResponse:

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from care_services.checkins import CheckinService
 from care_sessions.access_log import AccessAction, DataKind, Purpose
 from care_sessions.care_plans import (
     KIND_SPECS,
@@ -30,7 +31,6 @@ from care_sessions.care_plans import (
 )
 from care_sessions.errors import InvalidInput, NotFound
 from care_sessions.identity import Client
-from signaling.checkins import CheckinService
 from web import state
 from web.forms import FormError, FormReader
 from web.responses import render
@@ -61,7 +61,7 @@ def add_routes(router: web.UrlDispatcher, id_pattern: str) -> None:
 
 
 def checkin_service(request: web.Request) -> CheckinService:
-    service = state.services(request).signaling.checkins
+    service = state.services(request).checkins
     if service is None:
         raise web.HTTPServiceUnavailable(text="check-ins are not enabled on this server")
     return service

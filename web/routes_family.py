@@ -30,7 +30,7 @@ def _contact_row(contact: FamilyContact) -> dict[str, Any]:
 def call_link(request: web.Request, token: str) -> str:
     """The personal link; the secret rides in the fragment, which browsers never send to a
     server, so it stays out of proxies' and Hoiva's access logs."""
-    public = state.services(request).config.server.public_url
+    public = state.services(request).settings.public_url
     origin = public.rstrip("/") if public else str(request.url.origin())
     return f"{origin}/family#{token}"
 
@@ -121,7 +121,7 @@ async def family_revoke(request: web.Request) -> web.StreamResponse:
     who = state.principal(request)
     contact = await services.family.revoke(client.id, request.match_info["contact_id"], who)
     # The stored revocation alone would let an open call or socket live on.
-    await services.signaling.disconnect_device(contact.id)
+    await services.live.disconnect_device(contact.id)
     await services.access_log.record(
         who, client.id, AccessAction.CHANGE, DataKind.FAMILY, Purpose.CARE, "link revoked"
     )

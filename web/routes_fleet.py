@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from care_services.fleet import FleetService
 from care_sessions.identity import Client
-from signaling.fleet import FleetService
 from web import state
 from web.forms import FormReader
 from web.pairing_qr import kiosk_pairing_url, qr_svg
@@ -125,7 +125,7 @@ async def fleet_pairing(request: web.Request) -> web.StreamResponse:
     issued = await services.auth.issue_pairing_code(
         client.id, issued_by=state.principal(request).subject_id
     )
-    base = services.config.server.public_url or str(request.url.origin())
+    base = services.settings.public_url or str(request.url.origin())
     url = kiosk_pairing_url(base, issued.code)
     return render(
         request,

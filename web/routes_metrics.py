@@ -35,10 +35,10 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     insight = services.insight
     if insight is None:
         raise web.HTTPNotFound(text="metrics are not enabled")
-    token = services.config.insight.metrics_token
+    token = services.settings.metrics_token
     presented = request.headers.get(TOKEN_HEADER, "")
     token_ok = token is not None and hmac.compare_digest(presented.encode(), token.encode())
-    local_ok = _from_loopback(request) and not services.config.server.behind_tls_proxy
+    local_ok = _from_loopback(request) and not services.settings.behind_tls_proxy
     if not (token_ok or local_ok):
         raise web.HTTPForbidden(text="metrics are served to this host or with the metrics token")
     body = generate_latest(insight.metrics.registry)

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from care_services.client_data import erase_optional, export_client
 from care_sessions.access_log import (
     AccessAction,
     AccessEntry,
@@ -17,7 +18,6 @@ from care_sessions.access_log import (
 )
 from care_sessions.consent import ConsentPurpose
 from care_sessions.errors import InvalidInput
-from hoiva.client_data import erase_optional, export_client
 from web import state
 from web.forms import FormReader
 from web.presenters import iso, short_time
@@ -106,7 +106,7 @@ async def consent_decide(request: web.Request) -> web.StreamResponse:
     await services.consents.decide(client.id, purpose, decision == "grant", who, note)
     if purpose is ConsentPurpose.FAMILY_CALLS and decision == "withdraw":
         for contact in await services.family.revoke_all(client.id, who):
-            await services.signaling.disconnect_device(contact.id)
+            await services.live.disconnect_device(contact.id)
     await services.access_log.record(
         who, client.id, AccessAction.CHANGE, DataKind.CONSENTS, Purpose.CARE, purpose.value
     )

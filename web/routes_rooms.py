@@ -1,7 +1,7 @@
 """Hosts' and admins' pages for meal and exercise rooms: the list, the room form, the console.
 
 A host sees and runs the rooms they host; an admin sees all and picks any host. The live side
-(who is at the table, mute, spotlight, ...) runs over the WebSocket (signaling.rooms); these
+(who is at the table, mute, spotlight, ...) runs over the WebSocket (care_services.rooms); these
 pages only manage the standing rooms and show their attendance.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from care_services.rooms import RoomService
 from care_sessions.errors import InvalidInput, NotFound
 from care_sessions.identity import Principal, Role
 from care_sessions.meal_rooms import (
@@ -28,7 +29,6 @@ from care_sessions.meal_rooms import (
     RoomSchedule,
     attendance,
 )
-from signaling.rooms import RoomService
 from web import state
 from web.forms import FormReader
 from web.presenters import iso, short_time
@@ -41,7 +41,7 @@ NOTICES = {"created": "Room created.", "saved": "Room saved."}
 
 
 def _rooms(request: web.Request) -> RoomService:
-    rooms = state.services(request).signaling.rooms
+    rooms = state.services(request).rooms
     if rooms is None:
         raise NotFound("Rooms are not enabled on this server.")
     return rooms

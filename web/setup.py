@@ -8,9 +8,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-import tablet_client
-from hoiva.services import Services
 from web import (
+    i18n,
     routes_admin,
     routes_auth,
     routes_care,
@@ -28,12 +27,12 @@ from web import (
 from web.authentication import authentication_middleware
 from web.authorization import permission_middleware
 from web.csrf import csrf_middleware
+from web.deps import WebDeps
 from web.errors import error_middleware
 from web.rate_limit import RateLimiter
 from web.security_headers import security_headers_middleware
 
 WEB_DIR = Path(__file__).resolve().parent
-TABLET_DIR = Path(tablet_client.__file__).resolve().parent
 # Path parameters are ids we generated (uuid4); anything else cannot exist, so the router
 # answers 404 before a handler runs.
 _ID = r"{%s:[A-Za-z0-9_.:-]{1,64}}"
@@ -44,36 +43,43 @@ FAILED_LOGINS_PER_ACCOUNT = 5
 ACCOUNT_LOCK_S = 15 * 60.0
 
 
-def setup_web(app: web.Application, services: Services) -> None:
+def setup_web(app: web.Application, services: WebDeps) -> None:
     """Register web/'s templates, middlewares and routes on the Hoiva application."""
     app[state.SERVICES] = services
     app[state.PAIR_LIMITER] = RateLimiter(PAIR_ATTEMPTS_PER_MINUTE, 60.0)
     app[state.LOGIN_LIMITER] = RateLimiter(FAILED_LOGINS_PER_MINUTE, 60.0)
     app[state.ACCOUNT_LIMITER] = RateLimiter(FAILED_LOGINS_PER_ACCOUNT, ACCOUNT_LOCK_S)
-    aiohttp_jinja2.setup(
+    app[state.CATALOGUES] = i18n.Catalogues()
+    tablet_dir = services.settings.tablet_dir
+    environment = aiohttp_jinja2.setup(
         app,
-        loader=jinja2.FileSystemLoader([WEB_DIR / "templates", TABLET_DIR / "templates"]),
+        loader=jinja2.FileSystemLoader([WEB_DIR / "templates", tablet_dir / "templates"]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    i18n.install(environment)
     app.middlewares.extend(
         [
-            security_headers_middleware(hsts=services.config.secure_cookies),
+            security_headers_middleware(hsts=services.settings.secure_cookies),
             error_middleware,
             authentication_middleware,
             permission_middleware,
             csrf_middleware,
         ]
     )
-    add_routes(app.router)
+    add_routes(app.router, tablet_dir)
 
 
-def add_routes(router: web.UrlDispatcher) -> None:
+def add_routes(router: web.UrlDispatcher, tablet_dir: Path) -> None:
     router.add_get("/", routes_auth.index, name="index")
     router.add_get("/healthz", routes_auth.healthz, name="healthz")
     router.add_get("/login", routes_auth.login_form, name="login")
     router.add_post("/login", routes_auth.login_submit, name="login")
     router.add_post("/logout", routes_auth.logout, name="logout")
+    router.add_post("/account/language", routes_auth.choose_language, name="account.language")
+    router.add_get(
+        "/i18n/{language:[a-z]{2}}.json", routes_auth.script_catalogue, name="i18n.catalogue"
+    )
 
     router.add_get("/dashboard", routes_care.dashboard, name="dashboard")
     router.add_get("/sessions", routes_care.sessions_page, name="sessions")
@@ -124,6 +130,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     # The kiosk's own assets stay in tablet_client/; the longer prefix wins in aiohttp's
     # router, so /static/tablet/* never reaches web/static.
     router.add_static(
-        "/static/tablet/", TABLET_DIR / "static", name="static.tablet", append_version=True
+        "/static/tablet/", tablet_dir / "static", name="static.tablet", append_version=True
     )
     router.add_static("/static/", WEB_DIR / "static", name="static", append_version=True)

@@ -8,25 +8,29 @@ from aiohttp import web
 
 from care_sessions.errors import NotFound
 from care_sessions.identity import ANONYMOUS, Client, Principal
-from hoiva.services import Services
-from signaling import request_keys
+from web.deps import WebDeps
+from web.i18n import Catalogues, Language, negotiate
 from web.rate_limit import RateLimiter
 
 AuthMethod = Literal["cookie", "bearer", "none"]
 
-SERVICES = web.AppKey("web.services", Services)
+SERVICES = web.AppKey("web.deps", WebDeps)
 PAIR_LIMITER = web.AppKey("web.pair_limiter", RateLimiter)
 LOGIN_LIMITER = web.AppKey("web.login_limiter", RateLimiter)
 ACCOUNT_LIMITER = web.AppKey("web.account_limiter", RateLimiter)
+CATALOGUES = web.AppKey("web.catalogues", Catalogues)
 
-# Shared with signaling/'s WebSocket endpoint, which may not import web/.
-PRINCIPAL = request_keys.PRINCIPAL
+# Set by the authentication middleware for every request; the /ws upgrade reads it through
+# `principal` (the composition root hands that function to the WebSocket endpoint).
+PRINCIPAL = web.RequestKey("web.principal", Principal)
 AUTH_METHOD = web.RequestKey("web.auth_method", str)
 CSRF_TOKEN = web.RequestKey("web.csrf_token", str)
 SESSION_TOKEN = web.RequestKey("web.session_token", str)
+# The staff pages' language the signed-in person chose, "" when they follow the browser.
+STAFF_LANGUAGE = web.RequestKey("web.staff_language", str)
 
 
-def services(request: web.Request) -> Services:
+def services(request: web.Request) -> WebDeps:
     return request.app[SERVICES]
 
 
@@ -58,3 +62,9 @@ async def client_in_path(request: web.Request) -> Client:
     if client is None:
         raise NotFound("There is no such client.")
     return client
+
+
+def language(request: web.Request) -> Language:
+    """The request's language: the staff account's choice, else the browser's."""
+    chosen = request.get(STAFF_LANGUAGE) or negotiate(request.headers.get("Accept-Language"))
+    return request.app[CATALOGUES][chosen]

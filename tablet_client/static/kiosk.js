@@ -8,7 +8,7 @@ import {
   CLOSE_REVOKED,
   SignalConnection,
 } from "/static/js/hoiva-signal.js";
-import { LOCALES, applyTranslations, pickLanguage, translate } from "./i18n.js";
+import { LOCALES, TIME_ZONE, applyTranslations, loadLanguage, pickLanguage, translate } from "./i18n.js";
 import { ReminderScreen } from "./reminders.js";
 import { MealView } from "./meal.js";
 import { loadAccessLog } from "./privacy.js";
@@ -77,8 +77,14 @@ function t(key, params) {
   return translate(kiosk.lang, key, params);
 }
 
-function setLanguage(lang) {
-  kiosk.lang = pickLanguage(lang);
+async function setLanguage(lang) {
+  const wanted = pickLanguage(lang);
+  await loadLanguage(wanted);
+  // A newer choice may have arrived while this catalogue loaded; the newest one wins.
+  if (pickLanguage(lang) !== wanted) {
+    return;
+  }
+  kiosk.lang = wanted;
   storage.set(LANGUAGE_KEY, kiosk.lang);
   applyTranslations(document, kiosk.lang);
   renderIdle();
@@ -398,8 +404,10 @@ function renderClock() {
   $("clock-time").textContent = new Intl.DateTimeFormat(locale, {
     hour: "2-digit",
     minute: "2-digit",
+    timeZone: TIME_ZONE,
   }).format(now);
   $("clock-date").textContent = new Intl.DateTimeFormat(locale, {
+    timeZone: TIME_ZONE,
     weekday: "long",
     day: "numeric",
     month: "long",
@@ -462,6 +470,7 @@ function incomingCall(message) {
   kiosk.incoming = { callId: message.call_id, callerName: message.caller_name };
   setHelp("none");
   $("ring-caller").textContent = t("ring.caller", { name: message.caller_name });
+  showPerson($("ring-avatar"), message.caller_name);
   showScreen("ringing");
   startRinging();
   const delay = autoAnswerDelay(message);
@@ -511,6 +520,17 @@ function decline() {
 
 // ---- in call -----------------------------------------------------------------------------
 
+/** Initials in a coloured circle: who calls or is on the call, seen at a glance. */
+function initials(name) {
+  const words = String(name || "").trim().split(/\s+/).filter(Boolean);
+  return words.slice(0, 2).map((word) => word[0].toUpperCase()).join("") || "?";
+}
+
+function showPerson(element, name) {
+  element.textContent = initials(name);
+  element.hidden = !name;
+}
+
 function startCall({ callId, callerName }) {
   const media = new CallMedia({
     signal: kiosk.signal,
@@ -531,6 +551,8 @@ function startCall({ callId, callerName }) {
     },
   });
   kiosk.call = { callId, callerName, media };
+  showPerson($("call-avatar"), callerName);
+  $("call-peer-name").textContent = callerName ? t("call.with", { name: callerName }) : "";
   $("call-status").textContent = t("call.connecting");
   $("sound-button").hidden = true;
   showScreen("call");
@@ -538,11 +560,6 @@ function startCall({ callId, callerName }) {
 }
 
 // The client must always see when the nurse records the call (docs/media.md).
-const RECORDING_TEXT = {
-  fi: "● Puhelua tallennetaan",
-  sv: "● Samtalet spelas in",
-  en: "● This call is being recorded",
-};
 
 function showRecording(active) {
   let banner = $("recording-banner");
@@ -553,7 +570,7 @@ function showRecording(active) {
     banner.setAttribute("role", "status");
     $("call-status").after(banner);
   }
-  banner.textContent = RECORDING_TEXT[kiosk.lang] ?? RECORDING_TEXT.en;
+  banner.textContent = `● ${t("call.recording")}`;
   banner.hidden = !active;
 }
 
@@ -664,7 +681,7 @@ function bind() {
   $("help-button").addEventListener("click", requestHelp);
   $("privacy-button").addEventListener("click", async () => {
     showScreen("privacy");
-    await loadAccessLog(kiosk.token, t);
+    await loadAccessLog(kiosk.token, t, LOCALES[kiosk.lang]);
   });
   $("privacy-back").addEventListener("click", () => showIdle());
   $("help-cancel").addEventListener("click", cancelHelp);
@@ -785,7 +802,7 @@ function pairingCodeFromAddress() {
 
 async function boot() {
   bind();
-  setLanguage(kiosk.lang);
+  await setLanguage(kiosk.lang);
   setInterval(renderClock, 1000);
   const code = pairingCodeFromAddress();
   if (!kiosk.token) {

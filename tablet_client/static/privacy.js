@@ -1,9 +1,12 @@
 // "Who has seen my information": the client's own view of the access log (MyData).
 // The server writes the sentences; this screen only lists them, newest first.
 
+import { TIME_ZONE } from "./i18n.js";
+
 const $ = (id) => document.getElementById(id);
 
-export async function loadAccessLog(token, t) {
+/** List the access log; `locale` (e.g. "fi-FI") formats the times as the page's language. */
+export async function loadAccessLog(token, t, locale) {
   const list = $("privacy-list");
   list.replaceChildren();
   $("privacy-empty").hidden = true;
@@ -24,7 +27,11 @@ export async function loadAccessLog(token, t) {
     const item = document.createElement("li");
     const when = document.createElement("time");
     when.dateTime = entry.at;
-    when.textContent = new Date(entry.at).toLocaleString();
+    when.textContent = new Intl.DateTimeFormat(locale, {
+      timeZone: TIME_ZONE,
+      dateStyle: "medium",
+      timeStyle: "short",
+    }).format(new Date(entry.at));
     item.append(when, " ", entry.text);
     list.append(item);
   }

@@ -91,11 +91,13 @@ export class ReminderScreen {
       return;
     }
     const { t } = this.hooks;
-    const title = t(`reminder.${r.kind}`, { label: r.label });
+    const titleKey = `reminder.${r.kind}`;
+    const title = t(titleKey, { label: r.label });
     $("reminder-title").textContent = r.detail ? `${title}: ${r.detail}` : title;
     $("reminder-time").textContent = t("reminder.time", { time: r.time });
     const button = $("reminder-confirm");
-    button.textContent = t(`reminder.confirm.${r.confirm}`);
+    const confirmKey = `reminder.confirm.${r.confirm}`;
+    button.textContent = t(confirmKey);
     button.disabled = false;
     $("reminder-glucose").hidden = r.confirm !== "measured";
     $("reminder-glucose-input").value = "";

@@ -8,7 +8,7 @@ import time
 
 from media.client_peer import ClientPeer
 from media.synthetic import SyntheticVideoTrack
-from signaling.protocol import (
+from protocol.messages import (
     CallHint,
     CallQuality,
     CallRecording,

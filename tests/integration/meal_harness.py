@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time as wall_time
 
+from care_services.rooms import RoomService
 from care_sessions.identity import Client, Role
 from care_sessions.meal_rooms import MealRoom, RoomKind, RoomSchedule
 from media.client_peer import ClientPeer
 from media.synthetic import SyntheticVideoTrack
-from signaling.rooms import RoomService
 from tablet_client.headless import HeadlessTablet
 from tablet_client.headless_host import HeadlessHost
 from tablet_client.meal_client import RoomSeat

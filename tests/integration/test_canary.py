@@ -26,7 +26,7 @@ from care_sessions.care_plans import ALL_WEEKDAYS, CheckinKind, Completer, PlanI
 from care_sessions.identity import Role
 from care_sessions.schedule import at_local
 from hoiva.app import SERVICES, build_app
-from hoiva.store import SqlStore
+from store import SqlStore
 from tests.conftest import ADMIN_PASSWORD, NURSE_PASSWORD, RunningServer, make_config
 from tests.fake_clock import FakeClock
 from tests.integration.test_checkins_e2e import DAY, START

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from care_services.checkins import CheckinService
 from care_sessions.care_plans import ALL_WEEKDAYS, CheckinKind, Completer, Outcome, PlanItem
 from care_sessions.checkins import CheckinStatus
 from care_sessions.followup import EscalationStage, Resolution, escalation_id
 from care_sessions.identity import Client, Role
 from care_sessions.schedule import at_local
 from hoiva.app import SERVICES, build_app
-from signaling.checkins import CheckinService
 from tablet_client.headless import HeadlessTablet
 from tests.conftest import NURSE_PASSWORD, RunningServer, make_config
 from tests.fake_clock import FakeClock

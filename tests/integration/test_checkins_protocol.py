@@ -6,11 +6,11 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
+from care_services.checkins import CheckinService
 from care_sessions.care_plans import ALL_WEEKDAYS, CheckinKind, PlanItem
 from care_sessions.checkins import Checkin, CheckinStatus
 from care_sessions.identity import Client
 from care_sessions.schedule import HELSINKI, expand_day, local_day
-from signaling.checkins import CheckinService
 from tests.conftest import NURSE_PASSWORD, RunningServer
 from tests.integration.wire import RawSocket, staff_socket
 

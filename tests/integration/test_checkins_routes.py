@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from care_services.checkins import CheckinService
 from care_sessions.access_log import AccessQuery
 from care_sessions.checkins import CheckinStatus
 from care_sessions.reports import ReportRequest, build_report
 from care_sessions.schedule import local_day
 from hoiva.app import build_services, close_services
 from hoiva.demo import seed_demo
-from signaling.checkins import CheckinService
 from tests.conftest import NURSE_PASSWORD, RunningServer, make_config
 from tests.web.staff_client import StaffBrowser
 

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from care_services.client_data import erase_optional, export_client
 from care_sessions.access_log import Purpose
 from care_sessions.auth import staff_principal
 from care_sessions.consent import ConsentPurpose, ConsentRequired
@@ -19,7 +20,6 @@ from care_sessions.errors import InvalidState
 from care_sessions.family import HELSINKI, MAX_FAMILY_CONTACTS
 from care_sessions.identity import Client, QuietHours
 from care_sessions.records import EndReason, SessionKind
-from hoiva.client_data import erase_optional, export_client
 from tablet_client.headless import HeadlessTablet
 from tablet_client.headless_family import HeadlessRelative
 from tablet_client.headless_staff import HeadlessNurse

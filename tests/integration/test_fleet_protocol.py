@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from care_sessions.identity import ClientSettings, Language, TextSize
-from hoiva.store.fleet_store import SqlFleetStore
+from store.fleet_store import SqlFleetStore
 from tablet_client.headless import HeadlessTablet
 from tests.conftest import (
     ADMIN_PASSWORD,
@@ -442,7 +442,7 @@ async def _open_alert_devices(server: RunningServer) -> set[str]:
 async def _all_alerts(server: RunningServer) -> list[Any]:
     import sqlalchemy as sa
 
-    from hoiva.store.fleet_tables import tablet_offline_alert
+    from store.fleet_tables import tablet_offline_alert
 
     async with server.services.store.engine.connect() as conn:  # type: ignore[attr-defined]
         return list(await conn.execute(sa.select(tablet_offline_alert)))

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, expect
 from care_sessions.auth import staff_principal
 from care_sessions.consent import ConsentPurpose
 from media.synthetic import SyntheticVideoTrack
-from signaling.protocol import CallRecording, ServerMessage
+from protocol.messages import CallRecording, ServerMessage
 from tablet_client.headless import HeadlessTablet
 from tests.conftest import NURSE_PASSWORD, RunningServer, make_config, serving
 from tests.integration.insight_harness import light_camera

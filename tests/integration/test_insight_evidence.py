@@ -13,7 +13,7 @@ from aiortc import MediaStreamTrack
 from av import VideoFrame
 
 from care_sessions.identity import Client, ClientSettings, Language
-from signaling.protocol import CheckinRecord
+from protocol.messages import CheckinRecord
 from tablet_client.headless import HeadlessTablet
 from tests.conftest import NURSE_PASSWORD
 from tests.integration.insight_harness import FPS, InsightNurse
@@ -74,7 +74,7 @@ async def test_face_seen_is_kept_with_the_checkin_outcome(care: CareServer) -> N
         assert nurse.peer is not None and nurse.signal is not None
         await nurse.peer.wait_for_video_frames(5, timeout=15)
         deadline = time.monotonic() + 20
-        while (tap := insight.analysis_tap(call_id)) is None or not tap.watch.face_seen:
+        while (sight := insight.camera(call_id)) is None or not sight.face_seen:
             assert time.monotonic() < deadline, "no face seen in 20 s"
             await asyncio.sleep(0.2)
         await nurse.signal.send(CheckinRecord(checkin_id=checkin_id, outcome="taken"))

@@ -19,7 +19,7 @@ from care_sessions.access_log import AccessQuery, DataKind
 from care_sessions.auth import staff_principal
 from care_sessions.consent import ConsentPurpose
 from media.recording import SealedFileError, open_sealed
-from signaling.protocol import CallRecording, CallRecordStart, CallRecordStop, ServerMessage
+from protocol.messages import CallRecording, CallRecordStart, CallRecordStop, ServerMessage
 from tablet_client.headless import HeadlessTablet
 from tests.conftest import NURSE_PASSWORD, RunningServer, make_config, serving
 from tests.integration.insight_harness import FPS, InsightNurse, light_camera

@@ -25,9 +25,9 @@ from care_sessions.meal_rooms import (
     SessionEndReason,
     Visit,
 )
-from hoiva.store import SqlStore, create_store_engine, migrate
-from hoiva.store.room_store import SqlRoomStore
-from hoiva.store.tables import metadata
+from store import SqlStore, create_store_engine, migrate
+from store.room_store import SqlRoomStore
+from store.tables import metadata
 
 ROOM_TABLES = {"meal_room", "meal_room_member", "room_session", "room_visit"}
 T0 = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)

@@ -18,8 +18,9 @@ import pytest
 from care_sessions.auth import staff_principal
 from care_sessions.consent import ConsentPurpose
 from care_sessions.identity import Role
-from care_sessions.permissions import MESSAGE_RULES, ROUTE_RULES
-from signaling.protocol import CLIENT_MESSAGE_TYPES
+from care_sessions.permissions import ROUTE_RULES
+from protocol.messages import CLIENT_MESSAGE_TYPES
+from signaling.routes import MESSAGE_ROLES
 from tests.conftest import RunningServer, make_config, serving
 from tests.integration.wire import RawSocket
 
@@ -160,7 +161,7 @@ async def test_every_message_type_answers_as_its_rule_says(
 ) -> None:
     server = roomy_server
     types = {t.__struct_config__.tag: t for t in CLIENT_MESSAGE_TYPES}
-    assert set(types) == set(MESSAGE_RULES), "message types and rules differ"
+    assert set(types) == set(MESSAGE_ROLES), "message types and rules differ"
     cookies, headers = await _as_role(server, role)
     http = aiohttp.ClientSession(cookies=cookies)
     token = headers.get("Authorization", "").removeprefix("Bearer ") or None
@@ -185,7 +186,7 @@ async def test_every_message_type_answers_as_its_rule_says(
             codes = {m.get("code") for m in answers if m["type"] == "error"}
             assert "bad_message" not in codes, f"the sample for {tag} is malformed: {answers}"
             refused = "forbidden" in codes
-            if (role in MESSAGE_RULES[tag]) == refused:
+            if (role in MESSAGE_ROLES[tag]) == refused:
                 disagreements.append(f"{role.value} {tag} -> {answers}")
     finally:
         await sock.close()

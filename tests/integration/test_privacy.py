@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from care_sessions.access_log import AccessAction, AccessQuery, DataKind, Purpose
 from care_sessions.consent import ConsentPurpose
 from care_sessions.identity import Client
-from hoiva.store import SqlStore
+from store import SqlStore
 from tests.conftest import ADMIN_PASSWORD, NURSE_PASSWORD, RunningServer
 from tests.integration.wire import RawSocket
 from tests.web.staff_client import StaffBrowser

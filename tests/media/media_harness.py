@@ -16,6 +16,7 @@ from pylibsrtp import Session
 from media import MediaRoom, MediaServer
 from media.client_peer import ClientPeer
 from media.direct_send import DirectRoute, direct_route
+from media.events import MediaEvent
 from media.forwarding import ForwardingSender
 from media.srtp_buffer import SrtpBuffer
 from media.synthetic import SyntheticVideoTrack
@@ -41,8 +42,9 @@ class LoopbackSignal:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def media_event(self, participant_id: str, event: str, detail: dict[str, object]) -> None:
-        self.events.append((participant_id, event, detail))
+    async def media_event(self, participant_id: str, event: MediaEvent) -> None:
+        detail = {key: value for key, value in event.items() if key != "event"}
+        self.events.append((participant_id, event["event"], detail))
 
     def events_for(self, participant_id: str, event: str) -> list[dict[str, object]]:
         return [d for p, e, d in self.events if p == participant_id and e == event]

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiortc.rtcdtlstransport import RTCTransportStats
+import pytest
 from aiortc.rtp import is_rtcp
+from aiortc.stats import RTCTransportStats
 
+from media import aiortc_internals
 from media.forwarding import ForwardingReceiver
 from tests.media.media_harness import Call
 
+# Fast path only: they test direct_receive.py, a fast-path module (RTP read from the ICE socket
+# past aiortc).
+pytestmark = pytest.mark.fast_path_only
+
 
 def _received(transport: Any) -> int:
-    report = transport._get_stats()
+    report = aiortc_internals.transport_stats(transport)
     [stats] = [s for s in report.values() if isinstance(s, RTCTransportStats)]
     return int(stats.packetsReceived)
 
@@ -26,7 +32,7 @@ async def test_publisher_rtp_bypasses_aioice_and_is_counted(call: Call) -> None:
     video = next(r for r in receivers if r.media_kind == "video")
     assert isinstance(video, ForwardingReceiver)
     dtls: Any = video.transport
-    connection = dtls.transport._connection
+    connection: Any = aiortc_internals.ice_connection(dtls)
     through_aioice: list[bytes] = []
     data_received = connection.data_received
 

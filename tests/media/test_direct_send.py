@@ -6,17 +6,27 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiortc.rtcdtlstransport import RTCDtlsTransport, RTCTransportStats
-from aiortc.stats import RTCOutboundRtpStreamStats, RTCRemoteOutboundRtpStreamStats
+import pytest
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.stats import (
+    RTCOutboundRtpStreamStats,
+    RTCRemoteOutboundRtpStreamStats,
+    RTCTransportStats,
+)
 
+from media import aiortc_internals
 from media.client_peer import ClientPeer
 from media.direct_send import direct_route
 from media.forwarding import ForwardingSender
 from tests.media.media_harness import Call
 
+# Fast path only: they test direct_send.py, a fast-path module (copies protected and sent past
+# aiortc).
+pytestmark = pytest.mark.fast_path_only
+
 
 def _sent(transport: RTCDtlsTransport) -> tuple[int, int]:
-    report = transport._get_stats()
+    report = aiortc_internals.transport_stats(transport)
     [stats] = [s for s in report.values() if isinstance(s, RTCTransportStats)]
     return stats.packetsSent, stats.bytesSent
 
@@ -35,13 +45,13 @@ async def test_forwarded_copies_take_the_direct_path_and_are_counted(call: Call)
     bob, sender = await _bob_watching_alice(call)
     transport: Any = sender.transport
     slow: list[bytes] = []
-    send_rtp = transport._send_rtp
+    send_rtp = aiortc_internals.send_rtp_function(transport)
 
     async def counting(data: bytes) -> None:
         slow.append(data)
         await send_rtp(data)
 
-    transport._send_rtp = counting
+    aiortc_internals.set_send_rtp_function(transport, counting)
     try:
         packets_before, bytes_before = _sent(transport)
         forwarded_before = sender.packets_forwarded
@@ -49,11 +59,11 @@ async def test_forwarded_copies_take_the_direct_path_and_are_counted(call: Call)
         packets_after, bytes_after = _sent(transport)
         forwarded = sender.packets_forwarded - forwarded_before
     finally:
-        transport._send_rtp = send_rtp
+        aiortc_internals.set_send_rtp_function(transport, send_rtp)
     assert forwarded >= 10
     # Every forwarded copy left by the direct path (aiortc's path saw at most RTCP) and the
     # transport counted each one, as getStats() reports them.
-    assert not [d for d in slow if int.from_bytes(d[8:12], "big") == sender._ssrc]
+    assert not [d for d in slow if int.from_bytes(d[8:12], "big") == sender.ssrc]
     assert packets_after - packets_before >= forwarded
     assert bytes_after > bytes_before
 
@@ -87,7 +97,7 @@ async def test_sender_reports_carry_the_forwarded_counts(call: Call) -> None:
             reported += [
                 s
                 for s in (await receiver.getStats()).values()
-                if isinstance(s, RTCRemoteOutboundRtpStreamStats) and s.ssrc == sender._ssrc
+                if isinstance(s, RTCRemoteOutboundRtpStreamStats) and s.ssrc == sender.ssrc
             ]
         if reported:
             break

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiortc.rtp import is_rtcp
 
+from media import aiortc_internals
 from media.forwarding import ForwardingSender
 from tests.media.media_harness import Call, stop_watching_direct_sends, watch_direct_sends
+
+# Fast path only: the server's RTX history of forwarded packets exists on the fast path only (the
+# public path's senders are aiortc's own).
+pytestmark = pytest.mark.fast_path_only
 
 
 def _header_length(data: bytes) -> int:
@@ -25,7 +31,7 @@ async def test_retransmission_repeats_the_forwarded_packet_in_rtx(call: Call) ->
     _, senders = call.room.forwarding_parts("bob")
     sender: ForwardingSender = next(s for s in senders if s.kind == "video")
     transport: Any = sender.transport
-    send_rtp = transport._send_rtp
+    send_rtp = aiortc_internals.send_rtp_function(transport)
     # Forwarded packets leave by the direct route (media/direct_send.py), retransmissions
     # through aiortc's `_send_rtp`.
     sent = watch_direct_sends(sender)
@@ -35,20 +41,20 @@ async def test_retransmission_repeats_the_forwarded_packet_in_rtx(call: Call) ->
             sent.append(data)
         await send_rtp(data)
 
-    transport._send_rtp = capture
+    aiortc_internals.set_send_rtp_function(transport, capture)
     try:
         await bob.wait_for_video_frames(bob.stats.video_frames["1"] + 3, timeout=10)
-        original = next(d for d in reversed(sent) if int.from_bytes(d[8:12], "big") == sender._ssrc)
+        original = next(d for d in reversed(sent) if int.from_bytes(d[8:12], "big") == sender.ssrc)
         seq = int.from_bytes(original[2:4], "big")
         sent.clear()
-        await sender._retransmit(seq)
-        rtx = next(d for d in sent if int.from_bytes(d[8:12], "big") == sender._rtx_ssrc)
+        await sender.retransmit(seq)
+        rtx = next(d for d in sent if int.from_bytes(d[8:12], "big") == sender.rtx_ssrc)
         # A sequence number never sent is not retransmitted.
         sent.clear()
-        await sender._retransmit((seq + 30000) % 65536)
-        assert not [d for d in sent if int.from_bytes(d[8:12], "big") == sender._rtx_ssrc]
+        await sender.retransmit((seq + 30000) % 65536)
+        assert not [d for d in sent if int.from_bytes(d[8:12], "big") == sender.rtx_ssrc]
     finally:
-        transport._send_rtp = send_rtp
+        aiortc_internals.set_send_rtp_function(transport, send_rtp)
         stop_watching_direct_sends(sender)
 
     header = _header_length(original)

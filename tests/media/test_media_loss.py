@@ -6,10 +6,16 @@ import asyncio
 import itertools
 from typing import Any
 
+import pytest
 from aiortc.rtp import RtpPacket, is_rtcp
 
+from media import aiortc_internals
 from media.forwarding import ForwardingReceiver, ForwardingSender
 from tests.media.media_harness import Call, stop_watching_direct_sends, watch_direct_sends
+
+# Fast path only: they watch the fast path's direct sends and its NACK handling of forwarded
+# packets.
+pytestmark = pytest.mark.fast_path_only
 
 DROP_EVERY = 15
 
@@ -68,12 +74,12 @@ async def test_downstream_loss_is_served_from_the_forwarding_senders_history(
 
     _, sender = _video_parts(call, "bob")
     transport: Any = sender.transport
-    send_rtp = transport._send_rtp
+    send_rtp = aiortc_internals.send_rtp_function(transport)
     dropped: set[int] = set()
     retransmitted: list[int] = []
 
     def lose(data: bytes) -> bool:
-        if not is_rtcp(data) and int.from_bytes(data[8:12], "big") == sender._ssrc:
+        if not is_rtcp(data) and int.from_bytes(data[8:12], "big") == sender.ssrc:
             seq = int.from_bytes(data[2:4], "big")
             if seq % DROP_EVERY == 0 and seq not in dropped:
                 dropped.add(seq)
@@ -87,17 +93,18 @@ async def test_downstream_loss_is_served_from_the_forwarding_senders_history(
     # Forwarded copies leave by the direct route (media/direct_send.py): lose them at its socket.
     watch_direct_sends(sender, lose)
 
-    retransmit = sender._retransmit
+    # Called once per NACKed sequence number the subscriber asks for.
+    packet_for = sender.packet_for_retransmission
 
-    async def counting_retransmit(sequence_number: int) -> None:
+    def counting_retransmit(sequence_number: int) -> RtpPacket | None:
         retransmitted.append(sequence_number)
-        await retransmit(sequence_number)
+        return packet_for(sequence_number)
 
-    transport._send_rtp = lossy_send
-    sender._retransmit = counting_retransmit  # type: ignore[method-assign]
+    aiortc_internals.set_send_rtp_function(transport, lossy_send)
+    sender.packet_for_retransmission = counting_retransmit  # type: ignore[method-assign]
     start = len(bob.stats.marks["1"])
     await bob.wait_for_video_frames(bob.stats.video_frames["1"] + 45, timeout=10)
-    transport._send_rtp = send_rtp
+    aiortc_internals.set_send_rtp_function(transport, send_rtp)
     stop_watching_direct_sends(sender)
     # The last drops are NACKed once the next packets arrive: give them a round trip.
     await asyncio.sleep(0.3)

@@ -11,8 +11,9 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from aioice import ice
+from aioice import Candidate
 
+from media.aiortc_internals import StunProtocol
 from media.udp_reads import RECEIVE_BUFFER_BYTES, install_draining_reads
 
 
@@ -34,10 +35,10 @@ async def test_one_wakeup_reads_a_whole_burst_and_the_buffer_is_large() -> None:
     loop = asyncio.get_running_loop()
     receiver = _Receiver()
     transport, protocol = await loop.create_datagram_endpoint(
-        lambda: ice.StunProtocol(receiver),  # type: ignore[arg-type]
+        lambda: StunProtocol(receiver),  # type: ignore[arg-type]
         local_addr=("127.0.0.1", 0),
     )
-    protocol.local_candidate = ice.Candidate(
+    protocol.local_candidate = Candidate(
         foundation="1",
         component=1,
         transport="udp",

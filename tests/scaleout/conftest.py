@@ -1,4 +1,5 @@
-"""Real parts for the multi-instance tests: a redis-server process, Hoiva instance processes.
+"""Real parts for the multi-instance tests: a redis-server process, Hoiva instance processes,
+and Debian's nginx running the shipped deploy/nginx/nginx.conf in front of them (proxy.py).
 
 Everything listens on 127.0.0.1 only. The tests run inside a loopback-only namespace
 (scripts/test), where the machine's own Redis is not reachable, so each test starts its own
@@ -23,14 +24,17 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 
 from care_sessions.auth import AuthService
 from care_sessions.clock import SystemClock
 from care_sessions.identity import Client, ClientSettings, Language, Role, StaffUser
 from care_sessions.secrets_kdf import hash_password
-from hoiva.store import SqlStore, create_store_engine, migrate
 from media.ice import use_host_addresses
+from store import SqlStore, create_store_engine, migrate
 from tests.conftest import NURSE_PASSWORD, free_port
+from tests.pg import PostgresServer, PostgresUnavailable, throwaway_postgres
+from tests.scaleout.proxy import NginxProxy
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server")
@@ -144,6 +148,11 @@ class Instance:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:]
 
+    def times_joined(self) -> int:
+        """How often this instance has (re)joined the cluster: at start and after each outage,
+        once it announced everything it holds and reloaded its view of the others."""
+        return self.log_path.read_text(errors="replace").count("(re)joined the cluster")
+
     def kill9(self) -> None:
         assert self.process is not None
         os.kill(self.process.pid, signal.SIGKILL)
@@ -179,9 +188,25 @@ class Cluster:
     db_url: str
     instances: dict[str, Instance] = field(default_factory=dict)
     nurses: list[StaffUser] = field(default_factory=list)
+    # Each instance id keeps its port across restarts, so a proxy can list it in advance.
+    ports: dict[str, int] = field(default_factory=dict)
 
     def urls(self, *ids: str) -> list[str]:
         return [self.instances[i].url for i in ids]
+
+    def port_for(self, instance_id: str) -> int:
+        return self.ports.setdefault(instance_id, free_port())
+
+    def instance_named(self, instance_id: str) -> Instance:
+        """The test's instance for an id the bus reports (a process life: `name@stamp`)."""
+        return self.instances[instance_id.partition("@")[0]]
+
+    async def host_of(self, call_id: str) -> Instance:
+        """The instance whose media server hosts the call, as the cluster records it."""
+        async with aioredis.from_url(self.redis.url, decode_responses=True) as redis:
+            owner = await redis.get(f"hoiva:room:{call_id}")
+        assert isinstance(owner, str), f"call {call_id} has no host"
+        return self.instance_named(owner)
 
     async def add_instance(self, instance_id: str, **settings: str) -> Instance:
         env = {
@@ -195,7 +220,7 @@ class Cluster:
             "HOIVA_LOG__LEVEL": "INFO",
         }
         env.update({f"HOIVA_{k.upper()}": v for k, v in settings.items()})
-        port = free_port()
+        port = self.port_for(instance_id)
         instance = Instance(
             instance_id=instance_id,
             port=port,
@@ -250,12 +275,23 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL for the session; each cluster gets its own database."""
+    try:
+        with throwaway_postgres() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc))
+
+
 @pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    """Redis and a migrated SQLite file (WAL) shared by the instances a test starts."""
+async def cluster(tmp_path: Path, postgres_server: PostgresServer) -> AsyncIterator[Cluster]:
+    """Redis and a migrated PostgreSQL database shared by the instances a test starts, as
+    compose.yaml deploys them."""
     redis = RedisServer(tmp_path / "redis")
     redis.start()
-    db_url = f"sqlite+aiosqlite:///{tmp_path}/hoiva.sqlite3"
+    db_url = postgres_server.create_database()
     engine = create_store_engine(db_url)
     await migrate(engine)
     store = SqlStore(engine)
@@ -283,3 +319,16 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
             await built.stop()
         finally:
             redis.stop()
+
+
+@pytest.fixture
+async def proxy(cluster: Cluster, tmp_path: Path) -> AsyncIterator[NginxProxy]:
+    """Debian's nginx on the shipped deploy/nginx/nginx.conf, in front of the cluster's
+    instances "a" and "b" (their ports are fixed now; the test starts them), as
+    compose.yaml deploys it. Stopped by its pid, whatever the test did."""
+    nginx = NginxProxy(tmp_path / "nginx")
+    try:
+        nginx.start([cluster.port_for("a"), cluster.port_for("b")])
+        yield nginx
+    finally:
+        nginx.stop()

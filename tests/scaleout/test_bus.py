@@ -7,10 +7,22 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from signaling.bus import Body, Bus, BusUnavailable, CallFlag, Location
+from signaling.bus import (
+    Body,
+    Bus,
+    BusUnavailable,
+    CallFlag,
+    Location,
+    Messaging,
+    Ownership,
+    PresenceRegistry,
+    ResumeTokens,
+)
 from signaling.bus_local import LocalBus
 from signaling.bus_mirror import ClusterMirror
 from signaling.bus_redis import RedisBus, RedisBusSettings
+from signaling.bus_redis_ownership import RedisOwnership
+from signaling.bus_redis_resume import RedisResumeTokens
 from tests.scaleout.conftest import RedisServer, until
 
 
@@ -102,9 +114,10 @@ async def test_second_instance_cannot_take_a_live_room_or_engaged_people(
         assert await a.claim_room("room-1")
         assert not await b.claim_room("room-1")
         assert not await b.claim_room("room-1", replacing="c"), "only from its real owner"
-        assert await b.claim_room("room-1", replacing="a"), "a handover from the owner"
-        assert await a.room_owner("room-1") == "b"
-        assert await b.calls_of("b") == ["room-1"] and await b.calls_of("a") == []
+        assert await b.claim_room("room-1", replacing=a.instance_id), "a handover from the owner"
+        assert await a.room_owner("room-1") == b.instance_id
+        assert await b.calls_of(b.instance_id) == ["room-1"]
+        assert await b.calls_of(a.instance_id) == []
     finally:
         await a.close()
         await b.close()
@@ -117,15 +130,15 @@ async def test_presence_routing_and_requests_cross_instances(redis_server: Redis
     await b.start(lb)
     try:
         await a.connection_up("tablet-1", exclusive=True)
-        await until(lambda: b.remote_instances("tablet-1") == {"a"}, 2)
+        await until(lambda: b.remote_instances("tablet-1") == {a.instance_id}, 2)
         assert lb.locations[-1].up and lb.locations[-1].exclusive
 
-        await b.deliver("a", "tablet-1", '{"type":"pong"}')
+        await b.deliver(a.instance_id, "tablet-1", '{"type":"pong"}')
         await b.publish_staff('{"type":"help.queue"}', frozenset({"nurse"}))
         await until(lambda: bool(la.delivered and la.staff), 2)
         assert la.delivered == [("tablet-1", '{"type":"pong"}')]
 
-        reply = await b.request("a", "ping", {"n": 1}, 2.0)
+        reply = await b.request(a.instance_id, "ping", {"n": 1}, 2.0)
         assert reply == {"ok": True, "op": "ping", "by": "a", "echo": {"n": 1}}
         started = time.monotonic()
         with pytest.raises(BusUnavailable):
@@ -136,7 +149,7 @@ async def test_presence_routing_and_requests_cross_instances(redis_server: Redis
         await until(lambda: b.remote_flag("tablet-1") is not None, 2)
         await a.connection_down("tablet-1")
         await until(lambda: not b.remote_instances("tablet-1"), 2)
-        assert sorted(await b.live_instances()) == ["a", "b"]
+        assert sorted(await b.live_instances()) == sorted([a.instance_id, b.instance_id])
     finally:
         await a.close()
         await b.close()
@@ -151,7 +164,7 @@ async def test_a_clean_close_leaves_the_cluster_at_once(redis_server: RedisServe
         await until(lambda: bool(b.remote_instances("nurse-1")), 2)
         await a.close()
         await until(lambda: not b.remote_instances("nurse-1"), 2)
-        assert await b.live_instances() == ["b"]
+        assert await b.live_instances() == [b.instance_id]
     finally:
         await b.close()
 
@@ -173,15 +186,15 @@ async def test_redis_outage_fails_fast_then_heals_and_reannounces(
         started = time.monotonic()
         for _ in range(20):
             with pytest.raises(BusUnavailable):
-                await b.deliver("a", "tablet-1", "{}")
+                await b.deliver(a.instance_id, "tablet-1", "{}")
         assert time.monotonic() - started < 0.1
         with pytest.raises(BusUnavailable):
             # Degraded: the socket works locally and is announced when Redis is back.
             await a.connection_up("tablet-2", exclusive=True)
         redis_server.start()
         await until(lambda: a.healthy and b.healthy, 5)
-        await until(lambda: b.remote_instances("tablet-2") == {"a"}, 5)
-        assert b.remote_instances("tablet-1") == {"a"}
+        await until(lambda: b.remote_instances("tablet-2") == {a.instance_id}, 5)
+        assert b.remote_instances("tablet-1") == {a.instance_id}
     finally:
         await a.close()
         await b.close()
@@ -210,10 +223,84 @@ def test_mirror_keeps_the_newest_tablet_socket_and_the_owners_flag() -> None:
 async def test_the_local_bus_has_no_one_else_to_ask() -> None:
     bus = LocalBus("solo")
     await bus.start(RecordingListener("solo"))
-    assert not bus.clustered and bus.remote_instances("x") == frozenset()
+    assert bus.remote_instances("x") == frozenset() and bus.remote_subjects() == {}
+    await bus.deliver("other", "x", "{}")  # nobody to route to: nothing happens
+    await bus.publish_staff("{}", frozenset())
     with pytest.raises(BusUnavailable):
         await bus.request("other", "ping", {}, 1.0)
     assert await bus.live_instances() == ["solo"]
     await bus.set_draining()
     assert await bus.live_instances() == []
     await bus.close()
+
+
+class _Sweep:
+    def __init__(self) -> None:
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
+
+
+async def test_what_outlives_an_instance_is_the_buss_decision(redis_server: RedisServer) -> None:
+    """Nobody asks which bus it is: the local bus neither sweeps nor drains (its calls end
+    with the process), the Redis bus does both, because another instance may carry calls on."""
+    handed: list[str] = []
+
+    async def hand_over() -> None:
+        handed.append("drained")
+
+    local_sweep, cluster_sweep = _Sweep(), _Sweep()
+    local: Bus = LocalBus("solo")
+    local.succession.start_sweep(local_sweep)
+    await local.succession.drain(hand_over)
+    assert not local_sweep.started and handed == []
+
+    several: Bus = _redis_bus(redis_server, "a")
+    several.succession.start_sweep(cluster_sweep)
+    await several.succession.drain(hand_over)
+    assert cluster_sweep.started and handed == ["drained"]
+
+
+def test_the_redis_bus_is_a_local_bus_with_only_the_cross_instance_parts_added(
+    redis_server: RedisServer,
+) -> None:
+    """LiveKit's layering: every Redis part builds on LocalBus and keeps its local records."""
+    bus = _redis_bus(redis_server, "a")
+    assert isinstance(bus, LocalBus)
+    assert isinstance(bus, RedisOwnership) and isinstance(bus, RedisResumeTokens)
+    # Each service depends on one concern; both buses offer every one of them.
+    ports: tuple[Messaging, PresenceRegistry, Ownership, ResumeTokens] = (bus, bus, bus, bus)
+    local = LocalBus("solo")
+    local_ports: tuple[Messaging, PresenceRegistry, Ownership, ResumeTokens] = (
+        local,
+        local,
+        local,
+        local,
+    )
+    assert len(ports) == len(local_ports)
+
+
+async def test_the_redis_bus_keeps_what_it_holds_in_its_local_layer(
+    redis_server: RedisServer,
+) -> None:
+    """The records the local layer keeps (engaged marks, rooms, draining, resume tokens) are
+    what the Redis bus announces again after an outage, so they must follow every change."""
+    bus = _redis_bus(redis_server, "a")
+    await bus.start(RecordingListener("a"))
+    try:
+        await bus.save_call("c1", b"{}")
+        assert await bus.engage(["nurse", "client"], "c1") == []
+        assert await bus.claim_room("c1")
+        await bus.put_resume("tok", "nurse", 60)
+        assert await LocalBus.engaged_call(bus, "client") == "c1"
+        assert await LocalBus.room_owner(bus, "c1") == bus.instance_id
+        await bus.release(["nurse", "client"], "c1")
+        await bus.release_room("c1")
+        assert await LocalBus.engaged_call(bus, "client") is None
+        assert await LocalBus.room_owner(bus, "c1") is None
+        assert await bus.take_resume("tok") == "nurse"
+        await bus.set_draining()
+        assert await LocalBus.live_instances(bus) == []
+    finally:
+        await bus.close()

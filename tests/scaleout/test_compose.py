@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from hoiva.config import load_config
+from tests.scaleout.proxy import NGINX, render_nginx_conf
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = ("hoiva-1", "hoiva-2")
@@ -91,3 +94,45 @@ def test_every_mounted_file_exists() -> None:
             source = str(volume).split(":", 1)[0]
             if source.startswith("./"):
                 assert (ROOT / source).is_file(), f"{name} mounts missing {source}"
+
+
+def test_the_tests_run_the_shipped_proxy_config_changing_only_ports_and_paths(
+    tmp_path: Path,
+) -> None:
+    """tests/scaleout's nginx runs deploy/nginx/nginx.conf itself: rendering replaces the
+    upstream ports, the listen address and the run paths, and keeps every other line."""
+    shipped = (ROOT / "deploy/nginx/nginx.conf").read_text()
+    rendered = render_nginx_conf(
+        shipped, listen_port=18080, upstream_ports=[18081, 18082, 18083], run_dir=tmp_path
+    )
+    kept = [line for line in shipped.splitlines() if not re.search(r"server 127|listen ", line)]
+    rendered_lines = rendered.splitlines()
+    assert all(line in rendered_lines for line in kept)
+    servers = [line.strip() for line in rendered_lines if line.strip().startswith("server 127")]
+    assert servers == [
+        f"server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in (18081, 18082, 18083)
+    ]
+    assert "listen 127.0.0.1:18080;" in rendered
+    if NGINX is None:
+        pytest.skip("needs nginx (apt-get install nginx)")
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(rendered)
+    globals_ = f"pid {tmp_path / 'nginx.pid'};"
+    checked = subprocess.run(
+        [
+            NGINX,
+            "-t",
+            "-p",
+            str(tmp_path),
+            "-e",
+            str(tmp_path / "e.log"),
+            "-c",
+            str(conf),
+            "-g",
+            globals_,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr

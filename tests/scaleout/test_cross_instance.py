@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from care_sessions.records import EndReason
 from tablet_client.headless import HeadlessTablet
@@ -12,6 +13,10 @@ from tests.scaleout.conftest import Cluster, until
 
 NURSE_SOURCE = 100
 TABLET_SOURCE = 7
+
+
+def _sees(nurse: HeadlessNurse, client_id: str, status: str) -> Callable[[], bool]:
+    return lambda: nurse.view.presence.get(client_id) == status
 
 
 async def test_nurse_on_a_calls_tablet_on_b_and_frames_flow_both_ways(cluster: Cluster) -> None:
@@ -61,14 +66,14 @@ async def test_presence_is_the_same_seen_from_both_instances(cluster: Cluster) -
         assert nurse_a.view.presence[client.id] == "offline"
         await tablet.start()
         for nurse in (nurse_a, nurse_b):
-            await until(lambda n=nurse: n.view.presence.get(client.id) == "online", 5)
+            await until(_sees(nurse, client.id, "online"), 5)
 
         await nurse_a.call(client.id)  # rings on B, owned by A
         for nurse in (nurse_a, nurse_b):
-            await until(lambda n=nurse: n.view.presence.get(client.id) == "ringing", 5)
+            await until(_sees(nurse, client.id, "ringing"), 5)
         await nurse_a.hang_up()
         for nurse in (nurse_a, nurse_b):
-            await until(lambda n=nurse: n.view.presence.get(client.id) == "online", 5)
+            await until(_sees(nurse, client.id, "online"), 5)
 
         # A nurse who signs in later on A gets the same roster in her snapshot.
         late = HeadlessNurse(a.url, "nurse2", NURSE_PASSWORD)
@@ -81,7 +86,7 @@ async def test_presence_is_the_same_seen_from_both_instances(cluster: Cluster) -
 
         await tablet.stop()
         for nurse in (nurse_a, nurse_b):
-            await until(lambda n=nurse: n.view.presence.get(client.id) == "offline", 5)
+            await until(_sees(nurse, client.id, "offline"), 5)
     finally:
         await tablet.stop()
         await nurse_a.stop()

@@ -1,9 +1,11 @@
-"""Redis going away and an instance draining: calls go on, the cluster heals by itself."""
+"""Redis going away and an instance draining, seen by users through the shipped nginx
+config: calls go on, the cluster heals by itself."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import aiohttp
 import pytest
@@ -13,24 +15,39 @@ from tablet_client.headless import HeadlessTablet
 from tablet_client.headless_staff import CallRefused, HeadlessNurse
 from tests.conftest import NURSE_PASSWORD
 from tests.scaleout.conftest import Cluster, until
-from tests.scaleout.test_failover import FrameWatch, _call_across, _frames_after
+from tests.scaleout.per_socket import call_through
+from tests.scaleout.proxy import NginxProxy
+from tests.scaleout.test_failover import FrameWatch, _frames_after
+
+
+def _roster_healed(nurse: HeadlessNurse, arrived: str, left: str) -> Callable[[], bool]:
+    def healed() -> bool:
+        presence = nurse.view.presence
+        return presence.get(arrived) == "online" and presence.get(left) == "offline"
+
+    return healed
 
 
 async def test_a_redis_restart_mid_call_keeps_the_call_and_presence_recovers(
-    cluster: Cluster,
+    cluster: Cluster, proxy: NginxProxy
 ) -> None:
-    """Redis stops for 2 s during a cross-instance call: media never stops, a new call gets
-    a clear "unavailable" error meanwhile, and once Redis is back (empty: no persistence) the
-    roster on every instance is right again within 10 s and the call ends normally."""
+    """Redis stops for 2 s during a call placed through the proxy: media never stops, a new
+    call gets a clear "unavailable" error meanwhile, and once Redis is back (empty: no
+    persistence) the roster is right again within 10 s on the call's host (its nurse) and
+    on the other instance (a nurse there), nobody whose socket never dropped hears
+    `call.accepted` twice, and the call ends normally."""
     await cluster.add_instance("a")
-    b = await cluster.add_instance("b")
-    nurse, tablet, call_id, _ = await _call_across(cluster, nurse_at="a", tablet_at="b")
+    await cluster.add_instance("b")
+    nurse, tablet, call_id, _ = await call_through(cluster, proxy.url, proxy.url)
+    host = await cluster.host_of(call_id)
+    other_instance = next(i for i in cluster.instances.values() if i is not host)
     other, other_token = await cluster.add_client("Bertta")
     late, late_token = await cluster.add_client("Cecilia")
-    other_tablet = HeadlessTablet(b.url, other_token)
-    late_tablet = HeadlessTablet(b.url, late_token)
+    other_tablet = HeadlessTablet(proxy.url, other_token)
+    late_tablet = HeadlessTablet(proxy.url, late_token)
     await other_tablet.start()
-    nurse_b = HeadlessNurse(b.url, "nurse2", NURSE_PASSWORD)
+    # A nurse on the instance that does not host the call: what that instance shows.
+    nurse_b = HeadlessNurse(other_instance.url, "nurse2", NURSE_PASSWORD)
     await nurse_b.start()
     assert nurse.peer is not None and tablet.peer is not None
     watches = [FrameWatch(nurse.peer), FrameWatch(tablet.peer)]
@@ -42,25 +59,21 @@ async def test_a_redis_restart_mid_call_keeps_the_call_and_presence_recovers(
         with pytest.raises(CallRefused) as refused:
             await nurse_b.call(other.id, timeout=5)
         assert refused.value.reason == "unavailable"
-        # And the roster changes on instance b that instance a cannot hear about yet.
+        # And the roster changes where the other instances cannot hear about it yet.
         await other_tablet.stop()
         await late_tablet.start()
         await asyncio.sleep(1.0)
 
         cluster.redis.start()
-        healed = await until(
-            lambda: (
-                nurse.view.presence.get(late.id) == "online"
-                and nurse.view.presence.get(other.id) == "offline"
-            ),
-            10,
-        )
-        assert healed < 10
+        for observer in (nurse, nurse_b):
+            assert await until(_roster_healed(observer, late.id, other.id), 10) < 10
         for watch in watches:
             assert watch.longest_gap < 0.5, f"media stopped for {watch.longest_gap:.2f} s"
 
-        await tablet.hang_up()  # forwarded b -> a through the healed bus
+        await tablet.hang_up()  # forwarded to the host through the healed bus if need be
         await asyncio.wait_for(nurse.ended.wait(), 5)
+        assert nurse.by_socket.accepted_per_socket() == [1]
+        assert tablet.by_socket.accepted_per_socket() == [1]
         record = await cluster.store.session(call_id)
         assert record is not None and record.end_reason is EndReason.COMPLETED
         # New calls work again across the instances.
@@ -76,24 +89,31 @@ async def test_a_redis_restart_mid_call_keeps_the_call_and_presence_recovers(
 
 
 async def test_sigterm_drains_refuses_new_sockets_moves_the_call_and_exits(
-    cluster: Cluster,
+    cluster: Cluster, proxy: NginxProxy
 ) -> None:
-    """SIGTERM on the instance hosting a call: new sockets there get 503, its sockets come
-    back on the other instance, the call moves there (one record, one interruption), media
-    flows again without anyone acting, and the process exits cleanly."""
-    a = await cluster.add_instance("a", bus__drain_timeout_s="2")
-    await cluster.add_instance("b")
-    nurse, tablet, call_id, _ = await _call_across(cluster, nurse_at="a", tablet_at="b")
+    """SIGTERM on the instance hosting a call placed through the proxy: that instance refuses
+    new sockets with 503 and the proxy takes them to the other one, the sockets it held come
+    back through the proxy, the call moves (one record, one interruption), media flows again
+    without anyone acting, and the process exits cleanly."""
+    await cluster.add_instance("a", bus__drain_timeout_s="2")
+    await cluster.add_instance("b", bus__drain_timeout_s="2")
+    nurse, tablet, call_id, _ = await call_through(cluster, proxy.url, proxy.url)
+    host = await cluster.host_of(call_id)
     try:
         term_at = time.monotonic()
-        a.terminate()
+        host.terminate()
         await asyncio.sleep(0.3)
         async with aiohttp.ClientSession() as http:
             with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-                await http.ws_connect(a.ws_url)
-        assert refused.value.status == 503
+                await http.ws_connect(host.ws_url)
+            assert refused.value.status == 503
+            # Through the proxy a new socket is still welcome: nginx tries the next instance.
+            async with http.ws_connect(proxy.ws_url) as ws:
+                await ws.send_json({"type": "hello", "token": "not-a-device-token"})
+                reply = await ws.receive_json(timeout=5)
+                assert reply["code"] == "not_authenticated"
 
-        assert await a.wait_exit(20) == 0
+        assert await host.wait_exit(20) == 0
         to_nurse = await _frames_after(
             lambda: nurse.peer if nurse.media_restarts else None, term_at, 20, 15
         )
@@ -101,7 +121,7 @@ async def test_sigterm_drains_refuses_new_sockets_moves_the_call_and_exits(
             lambda: tablet.peer if tablet.media_restarts else None, term_at, 20, 15
         )
         assert max(to_nurse, to_tablet) < 15
-        assert nurse.connected.is_set()
+        await asyncio.wait_for(nurse.connected.wait(), 5)
 
         await nurse.hang_up()
         await asyncio.wait_for(tablet.call_over.wait(), 5)

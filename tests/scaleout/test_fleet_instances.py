@@ -16,7 +16,7 @@ from yarl import URL
 
 from care_sessions.identity import Role, StaffUser
 from care_sessions.secrets_kdf import hash_password
-from hoiva.store.fleet_store import SqlFleetStore
+from store.fleet_store import SqlFleetStore
 from tablet_client.headless import HeadlessTablet
 from tests.integration.wire import RawSocket
 from tests.scaleout.conftest import Cluster, Instance

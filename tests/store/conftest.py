@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hoiva.store import SqlStore, create_store_engine, migrate
-from hoiva.store.checkin_store import SqlCheckinStore
+from store import SqlStore, create_store_engine, migrate
+from store.checkin_store import SqlCheckinStore
 from tests.pg import PostgresServer, PostgresUnavailable, throwaway_postgres
 
 

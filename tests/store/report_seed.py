@@ -26,11 +26,11 @@ from care_sessions.checkins import Checkin, CheckinStatus
 from care_sessions.identity import Client
 from care_sessions.records import EndReason, SessionKind, SessionParticipant, SessionRecord
 from care_sessions.schedule import expand_day
-from hoiva.store import care_tables as ct
-from hoiva.store import room_store as rooms
-from hoiva.store import tables as t
-from hoiva.store.checkin_store import SqlCheckinStore
-from hoiva.store.sql_store import SqlStore
+from store import care_tables as ct
+from store import room_store as rooms
+from store import tables as t
+from store.checkin_store import SqlCheckinStore
+from store.sql_store import SqlStore
 
 NURSE = "nurse-0000-0000-0000-000000000001"
 START, END = date(2026, 11, 1), date(2026, 11, 30)

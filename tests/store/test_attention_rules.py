@@ -24,8 +24,8 @@ from care_sessions.errors import InvalidInput
 from care_sessions.identity import Client
 from care_sessions.records import EndReason, SessionKind, SessionRecord
 from care_sessions.schedule import expand_day, local_day
-from hoiva.store import care_tables as ct
-from hoiva.store import tables as t
+from store import care_tables as ct
+from store import tables as t
 from tests.store.conftest import Stores
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -37,8 +37,8 @@ from care_sessions.followup import (
 )
 from care_sessions.identity import Client, Role
 from care_sessions.schedule import at_local, expand, expand_day
-from hoiva.store import care_tables as ct
-from hoiva.store.checkin_store import OutcomeNotStored
+from store import care_tables as ct
+from store.checkin_store import OutcomeNotStored
 from tests.store.conftest import Stores
 
 DAY = date(2026, 11, 30)

@@ -24,9 +24,9 @@ from care_sessions.fleet import (
     TabletStatus,
 )
 from care_sessions.identity import Client, Device
-from hoiva.store.fleet_store import SqlFleetStore
-from hoiva.store.fleet_tables import tablet_offline_alert, tablet_selftest, tablet_status
-from hoiva.store.tables import metadata
+from store.fleet_store import SqlFleetStore
+from store.fleet_tables import tablet_offline_alert, tablet_selftest, tablet_status
+from store.tables import metadata
 from tests.store.conftest import Stores
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)

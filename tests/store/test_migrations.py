@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from hoiva.store import care_tables
-from hoiva.store.engine import migrate
-from hoiva.store.tables import metadata
+from store import care_tables
+from store.engine import migrate
+from store.tables import metadata
 from tests.store.conftest import Stores
 
 CARE_TABLES = {
@@ -63,7 +63,7 @@ async def test_downgrade_to_0001_removes_the_care_tables(stores: Stores) -> None
 
     from alembic import command
 
-    from hoiva.store.engine import alembic_config
+    from store.engine import alembic_config
 
     def downgrade(connection: Connection) -> None:
         config = alembic_config()

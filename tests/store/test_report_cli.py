@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hoiva.cli import main
-from hoiva.store import create_store_engine, migrate
+from store import create_store_engine, migrate
 from tests.store.report_seed import Seeded, seed_november
 
 

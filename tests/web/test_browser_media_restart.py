@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from playwright.async_api import Browser, expect
 
-from signaling.protocol import CallMedia, ServerMessage
+from protocol.messages import CallMedia, ServerMessage
 from tablet_client.headless import HeadlessTablet
 from tests.conftest import NURSE_PASSWORD, RunningServer
 from tests.web.browser import DASHBOARD_VIEWPORT, sign_in, wait_for_decoded_frames

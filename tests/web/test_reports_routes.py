@@ -8,7 +8,7 @@ import io
 import pytest
 
 from care_sessions.access_log import AccessQuery
-from hoiva.store.sql_store import SqlStore
+from store.sql_store import SqlStore
 from tests.conftest import ADMIN_PASSWORD, NURSE_PASSWORD, RunningServer
 from tests.store.report_seed import Seeded, seed_november
 from tests.web.staff_client import StaffBrowser
@@ -78,7 +78,7 @@ async def test_csv_and_json_downloads(server: RunningServer) -> None:
     await seed(server)
     async with StaffBrowser(server.url) as nurse:
         await nurse.login("nurse1", NURSE_PASSWORD)
-        response = await nurse.get(f"/reports/export?{NOVEMBER}&format=csv&by=client")
+        response = await nurse.get(f"/reports/export?{NOVEMBER}&format=csv&by=client&header=keys")
         assert response.status == 200
         assert response.content_type == "text/csv"
         assert (
@@ -88,10 +88,10 @@ async def test_csv_and_json_downloads(server: RunningServer) -> None:
         rows = list(csv.DictReader(io.StringIO(await response.text())))
         assert [r["name"] for r in rows] == ["Aino K.", "Eino V.", "Helmi M."]
         assert rows[0]["virtual_visits"] == "3" and rows[0]["adherence_pct"] == "75.0"
-        total = await nurse.get(f"/reports/export?{NOVEMBER}&format=csv&by=total")
+        total = await nurse.get(f"/reports/export?{NOVEMBER}&format=csv&by=total&header=keys")
         [only] = list(csv.DictReader(io.StringIO(await total.text())))
         assert (only["virtual_visits"], only["help_answer_median_s"]) == ("5", "30.0")
-        weeks = await nurse.get(f"/reports/export?{NOVEMBER}&format=csv&by=week")
+        weeks = await nurse.get(f"/reports/export?{NOVEMBER}&format=csv&by=week&header=keys")
         assert len(list(csv.DictReader(io.StringIO(await weeks.text())))) == 6
         as_json = await nurse.get(f"/reports/export?{NOVEMBER}&format=json")
         assert (await as_json.json())["totals"]["checkins_missed"] == 4

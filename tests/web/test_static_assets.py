@@ -66,39 +66,7 @@ def _node_eval(source: str) -> object:
     return json.loads(result.stdout)
 
 
-@pytest.mark.skipif(NODE is None, reason="needs node")
-def test_kiosk_texts_exist_in_every_language() -> None:
-    i18n = (ROOT / "tablet_client/static/i18n.js").as_uri()
-    result = _node_eval(
-        f"""import {{ allKeysTranslated, translate }} from "{i18n}";
-        console.log(JSON.stringify({{
-          complete: allKeysTranslated(),
-          fi: translate("fi", "idle.greeting", {{ name: "Aino" }}),
-          sv: translate("sv", "ring.auto", {{ s: 5 }}),
-        }}));"""
-    )
-    assert result == {
-        "complete": True,
-        "fi": "Hei, Aino!",
-        "sv": "Svarar automatiskt om 5 sekunder",
-    }
-    used = set(
-        re.findall(
-            r'data-i18n(?:-aria)?="([^"]+)"',
-            (ROOT / "tablet_client/templates/tablet.html").read_text(),
-        )
-    )
-    used |= set(
-        re.findall(
-            r'\bt\("([a-z_]+\.[a-z_]+)"', (ROOT / "tablet_client/static/kiosk.js").read_text()
-        )
-    )
-    missing = _node_eval(
-        f"""import {{ translate }} from "{i18n}";
-        const used = {json.dumps(sorted(used))};
-        console.log(JSON.stringify(used.filter((k) => translate("en", k) === k)));"""
-    )
-    assert missing == []
+# The kiosk's texts are checked with every other message in test_i18n_catalogues.py.
 
 
 @pytest.mark.skipif(NODE is None, reason="needs node")

@@ -19,12 +19,12 @@ from media.recording import SealedFileError, open_sealed, seal_file
 
 def _keyframe() -> bytes:
     encoder = av.CodecContext.create("libvpx", "w")
-    encoder.width, encoder.height, encoder.pix_fmt = 320, 240, "yuv420p"  # type: ignore[attr-defined]
+    encoder.width, encoder.height, encoder.pix_fmt = 320, 240, "yuv420p"
     encoder.time_base = fractions.Fraction(1, 90_000)
     image = np.random.default_rng(3).integers(0, 255, (360, 320), dtype=np.uint8)
     frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
     frame.pts = 0
-    packets = list(encoder.encode(frame)) + list(encoder.encode(None))  # type: ignore[attr-defined]
+    packets = list(encoder.encode(frame)) + list(encoder.encode(None))
     return bytes(packets[0])
 
 

@@ -2,37 +2,40 @@
 // the outcome form beside the video. Lists load over HTTP once per connection and then
 // follow the socket (checkin.update, escalation.queue, attention.list; docs/protocol.md).
 
+import { _, formatNumber, formatTime, locale, ngettext } from "./i18n.js";
+
 const OUTCOMES = {
   medication: [
-    ["taken", "Taken"],
-    ["not_taken", "Not taken"],
-    ["refused", "Refused"],
+    ["taken", _("Taken")],
+    ["not_taken", _("Not taken")],
+    ["refused", _("Refused")],
   ],
   glucose: [
-    ["measured", "Measured"],
-    ["not_measured", "Not measured"],
-    ["refused", "Refused"],
+    ["measured", _("Measured")],
+    ["not_measured", _("Not measured")],
+    ["refused", _("Refused")],
   ],
   exercise: [
-    ["done", "Done"],
-    ["not_done", "Not done"],
-    ["refused", "Refused"],
+    ["done", _("Done")],
+    ["not_done", _("Not done")],
+    ["refused", _("Refused")],
   ],
   visit: [
-    ["done", "Done"],
-    ["not_done", "Not done"],
-    ["refused", "Refused"],
+    ["done", _("Done")],
+    ["not_done", _("Not done")],
+    ["refused", _("Refused")],
   ],
 };
+const OUTCOME_TEXT = Object.fromEntries(Object.values(OUTCOMES).flat());
 const STATUS_TEXT = {
-  scheduled: "later",
-  due: "due",
-  missed: "missed",
-  escalated: "escalated",
-  home_visit: "home visit",
-  done: "done",
-  closed: "closed",
-  cancelled: "cancelled",
+  scheduled: _("later"),
+  due: _("due"),
+  missed: _("missed"),
+  escalated: _("escalated"),
+  home_visit: _("home visit"),
+  done: _("done"),
+  closed: _("closed"),
+  cancelled: _("cancelled"),
 };
 const GLUCOSE_RANGE = [1.0, 35.0];
 const FINISHED = new Set(["done", "closed", "cancelled"]);
@@ -60,9 +63,12 @@ function button(text, label, onClick, className = "btn") {
 
 function localTime(iso) {
   const moment = new Date(iso);
-  return Number.isNaN(moment.getTime())
-    ? ""
-    : moment.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return Number.isNaN(moment.getTime()) ? "" : formatTime(moment);
+}
+
+/** An outcome inside a sentence ("Recorded: taken"): the option's label in lower case. */
+function outcomeText(outcome) {
+  return (OUTCOME_TEXT[outcome] ?? outcome.replace("_", " ")).toLocaleLowerCase(locale);
 }
 
 /** A note field and a button that only sends with a note: closing and dismissing need one. */
@@ -73,7 +79,7 @@ function noteForm(placeholder, action, label, onSubmit) {
   input.maxLength = 500;
   input.required = true;
   input.placeholder = placeholder;
-  input.setAttribute("aria-label", `${label}: note`);
+  input.setAttribute("aria-label", _("{action}: note", { action: label }));
   const submit = node("button", "btn btn-quiet", action);
   submit.type = "submit";
   submit.setAttribute("aria-label", label);
@@ -192,7 +198,9 @@ export class CareBoard {
         const status = node(
           "span",
           `checkin-status status-${entry.status}`,
-          entry.outcome ? `${STATUS_TEXT[entry.status]}: ${entry.outcome.replace("_", " ")}` : STATUS_TEXT[entry.status] ?? entry.status,
+          entry.outcome
+            ? `${STATUS_TEXT[entry.status] ?? entry.status}: ${outcomeText(entry.outcome)}`
+            : STATUS_TEXT[entry.status] ?? entry.status,
         );
         item.append(text, status);
         return item;
@@ -208,7 +216,11 @@ export class CareBoard {
     this.tasks = tasks;
     this.renderTasks(new Set(fresh.map((task) => task.escalation_id)));
     if (fresh.length && this.loaded) {
-      this.notify(fresh.length === 1 ? fresh[0].message : `${fresh.length} new follow-up tasks`);
+      this.notify(
+        fresh.length === 1
+          ? fresh[0].message
+          : ngettext("{n} new follow-up task", "{n} new follow-up tasks", fresh.length),
+      );
     }
   }
 
@@ -221,16 +233,19 @@ export class CareBoard {
         item.dataset.escalationId = task.escalation_id;
         item.dataset.stage = task.stage;
         const text = node("div");
-        const when = task.stage === "home_visit" ? `home visit since ${localTime(task.home_visit_at)}` : `since ${localTime(task.created_at)}`;
+        const when =
+          task.stage === "home_visit"
+            ? _("home visit since {time}", { time: localTime(task.home_visit_at) })
+            : _("since {time}", { time: localTime(task.created_at) });
         text.append(node("strong", "", task.client_name), node("p", "", task.message), node("p", "muted", when));
         text.append(
-          noteForm("Why close without an outcome?", "Close", `Close task for ${task.client_name}`, (note) =>
+          noteForm(_("Why close without an outcome?"), _("Close"), _("Close task for {name}", { name: task.client_name }), (note) =>
             this.send({ type: "escalation.close", escalation_id: task.escalation_id, note }),
           ),
         );
         const actions = node("div", "care-actions");
         actions.append(
-          button("Call", `Call ${task.client_name} about the task`, () => this.call(task.client_id), "btn btn-primary"),
+          button(_("Call"), _("Call {name} about the task", { name: task.client_name }), () => this.call(task.client_id), "btn btn-primary"),
         );
         item.append(text, actions);
         return item;
@@ -252,17 +267,17 @@ export class CareBoard {
         text.append(
           node("strong", "", `${flag.client_name}: ${flag.title}`),
           node("p", "", flag.reason),
-          noteForm("Why dismiss?", "Dismiss", `Dismiss flag for ${flag.client_name}`, (note) =>
+          noteForm(_("Why dismiss?"), _("Dismiss"), _("Dismiss flag for {name}", { name: flag.client_name }), (note) =>
             this.send({ type: "attention.resolve", flag_id: flag.flag_id, action: "dismissed", note }),
           ),
         );
         const actions = node("div", "care-actions");
         actions.append(
-          button("Call", `Call ${flag.client_name} about the flag`, () => {
+          button(_("Call"), _("Call {name} about the flag", { name: flag.client_name }), () => {
             this.send({ type: "attention.resolve", flag_id: flag.flag_id, action: "called" });
             this.call(flag.client_id);
           }, "btn btn-primary"),
-          button("Adjust plan", `Adjust ${flag.client_name}'s care plan`, () => {
+          button(_("Adjust plan"), _("Adjust the care plan of {name}", { name: flag.client_name }), () => {
             this.send({ type: "attention.resolve", flag_id: flag.flag_id, action: "plan_adjusted" });
             window.location.assign(`/clients/${encodeURIComponent(flag.client_id)}/plan`);
           }),
@@ -287,7 +302,7 @@ export class CareBoard {
     if (!clientId) {
       return;
     }
-    $("outcome-title").textContent = `Check-ins for ${this.callClientName()} today`;
+    $("outcome-title").textContent = _("Check-ins for {name} today", { name: this.callClientName() });
     $("outcome-empty").hidden = entries.length > 0;
     const forms = $("outcome-forms");
     // Keep a form the nurse is typing in: re-render only those whose state changed.
@@ -315,7 +330,9 @@ export class CareBoard {
     const result = node("p", "outcome-result muted");
     result.setAttribute("role", "status");
     if (FINISHED.has(entry.status)) {
-      result.textContent = entry.outcome ? `Recorded: ${entry.outcome.replace("_", " ")}` : "Closed.";
+      result.textContent = entry.outcome
+        ? _("Recorded: {outcome}", { outcome: outcomeText(entry.outcome) })
+        : _("Closed.");
       form.append(result);
       return form;
     }
@@ -327,7 +344,7 @@ export class CareBoard {
       option.value = value;
       outcome.append(option);
     }
-    form.append(this.field("Outcome", outcome));
+    form.append(this.field(_("Outcome"), outcome));
     let glucose = null;
     if (entry.kind === "glucose") {
       glucose = node("input");
@@ -338,7 +355,7 @@ export class CareBoard {
       glucose.min = String(GLUCOSE_RANGE[0]);
       glucose.max = String(GLUCOSE_RANGE[1]);
       glucose.inputMode = "decimal";
-      form.append(this.field("Blood sugar (mmol/L)", glucose));
+      form.append(this.field(_("Blood sugar (mmol/L)"), glucose));
       outcome.addEventListener("change", () => {
         glucose.required = outcome.value === "measured";
       });
@@ -349,11 +366,11 @@ export class CareBoard {
     note.name = "note";
     note.id = `note-${id}`;
     note.maxLength = 500;
-    const noteField = this.field("Note", note);
+    const noteField = this.field(_("Note"), note);
     noteField.classList.add("field-wide");
-    const save = node("button", "btn btn-primary", "Save outcome");
+    const save = node("button", "btn btn-primary", _("Save outcome"));
     save.type = "submit";
-    save.setAttribute("aria-label", `Save outcome of ${entry.time} ${entry.label}`);
+    save.setAttribute("aria-label", _("Save outcome of {time} {label}", { time: entry.time, label: entry.label }));
     form.append(noteField, save, result);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -361,7 +378,10 @@ export class CareBoard {
       if (glucose && outcome.value === "measured") {
         const value = Number.parseFloat(glucose.value.replace(",", "."));
         if (!(value >= GLUCOSE_RANGE[0] && value <= GLUCOSE_RANGE[1])) {
-          result.textContent = `Blood sugar must be ${GLUCOSE_RANGE[0]}–${GLUCOSE_RANGE[1]} mmol/L.`;
+          result.textContent = _("Blood sugar must be {low}–{high} mmol/L.", {
+            low: formatNumber(GLUCOSE_RANGE[0], { minimumFractionDigits: 1 }),
+            high: formatNumber(GLUCOSE_RANGE[1], { minimumFractionDigits: 1 }),
+          });
           return;
         }
         message.glucose_mmol_l = value;
@@ -370,9 +390,9 @@ export class CareBoard {
       if (ref) {
         this.pending.set(ref, id);
         save.disabled = true;
-        result.textContent = "Saving…";
+        result.textContent = _("Saving…");
       } else {
-        result.textContent = "Not connected; try again in a moment.";
+        result.textContent = _("Not connected; try again in a moment.");
       }
     });
     return form;
@@ -392,7 +412,7 @@ export class CareBoard {
     const form = [...$("outcome-forms").children].find((f) => f.dataset.checkinId === (id ?? message.checkin_id));
     const result = form?.querySelector(".outcome-result");
     if (result) {
-      result.textContent = message.duplicate ? "Already recorded." : "Saved.";
+      result.textContent = message.duplicate ? _("Already recorded.") : _("Saved.");
     }
   }
 

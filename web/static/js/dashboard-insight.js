@@ -2,7 +2,9 @@
 // recording (start/stop and a banner while it is on). It builds its own elements inside the
 // call panel, so the dashboard only routes messages here and tells it when the call changes.
 
-const LEVEL_TEXT = { good: "Good connection", fair: "Fair connection", poor: "Poor connection" };
+import { _, formatNumber } from "./i18n.js";
+
+const LEVEL_TEXT = { good: _("Good connection"), fair: _("Fair connection"), poor: _("Poor connection") };
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -25,7 +27,7 @@ export class InsightView {
     this.pending = new Map();
     this.recordingOn = false;
 
-    this.banner = element("p", "alert alert-error insight-recording", "● Recording");
+    this.banner = element("p", "alert alert-error insight-recording", `● ${_("Recording")}`);
     this.banner.setAttribute("role", "status");
     this.banner.hidden = true;
     this.hint = element("p", "alert alert-warn insight-hint");
@@ -39,7 +41,7 @@ export class InsightView {
     this.quality = element("p", "insight-quality muted");
     this.quality.setAttribute("aria-live", "off");
     this.quality.hidden = true;
-    this.button = element("button", "btn", "Record");
+    this.button = element("button", "btn", _("Record"));
     this.button.type = "button";
     this.button.disabled = true;
     this.button.setAttribute("aria-pressed", "false");
@@ -77,7 +79,7 @@ export class InsightView {
           this.pending.delete(message.ref);
           this.notice.textContent =
             message.code === "consent_required"
-              ? "Recording needs the client's consent, recorded on their privacy page."
+              ? _("Recording needs the client's consent, recorded on their privacy page.")
               : message.message;
           this.notice.hidden = false;
           this.button.disabled = !this.call();
@@ -121,7 +123,7 @@ export class InsightView {
     if (active) {
       this.notice.hidden = true;
     }
-    this.button.textContent = active ? "Stop recording" : "Record";
+    this.button.textContent = active ? _("Stop recording") : _("Record");
     this.button.setAttribute("aria-pressed", String(active));
     this.button.disabled = !this.call();
     this.pending.clear();
@@ -130,12 +132,19 @@ export class InsightView {
   renderQuality(call) {
     const parts = [];
     for (const [who, sample] of this.levels) {
-      const name = who === "client" ? call.clientName : "You";
-      const rtt = sample.rtt_ms == null ? "" : `, ${Math.round(sample.rtt_ms)} ms`;
+      const name = who === "client" ? call.clientName : _("You");
+      const figures =
+        sample.rtt_ms == null
+          ? _("{loss} % loss, {fps} fps", { loss: formatNumber(sample.loss_pct), fps: Math.round(sample.fps) })
+          : _("{loss} % loss, {rtt} ms, {fps} fps", {
+              loss: formatNumber(sample.loss_pct),
+              rtt: Math.round(sample.rtt_ms),
+              fps: Math.round(sample.fps),
+            });
       parts.push(
         `<span class="quality-dot quality-${sample.level}" aria-hidden="true"></span>` +
-          `${escapeHtml(name)}: ${LEVEL_TEXT[sample.level] ?? sample.level}` +
-          ` (${sample.loss_pct}% loss${rtt}, ${Math.round(sample.fps)} fps)`,
+          `${escapeHtml(name)}: ${escapeHtml(LEVEL_TEXT[sample.level] ?? sample.level)}` +
+          ` (${escapeHtml(figures)})`,
       );
     }
     this.quality.innerHTML = parts.join(" · ");

@@ -4,25 +4,29 @@ import { CallMedia } from "./hoiva-call.js";
 import { CareBoard } from "./dashboard-care.js";
 import { InsightView } from "./dashboard-insight.js";
 import { CLOSE_BAD_TOKEN, SignalConnection } from "./hoiva-signal.js";
+import { _, formatDateTime, ngettext } from "./i18n.js";
 
 const STATUS_TEXT = {
-  online: "Online",
-  offline: "Offline",
-  ringing: "Ringing",
-  in_call: "In a call",
+  online: _("Online"),
+  offline: _("Offline"),
+  ringing: _("Ringing"),
+  in_call: _("In a call"),
 };
 const STATUS_ORDER = { online: 0, ringing: 1, in_call: 2, offline: 3 };
 const END_REASON_TEXT = {
-  completed: "the call was completed",
-  declined: "the client declined",
-  unanswered: "no answer",
-  cancelled: "the call was cancelled",
-  busy: "the client is busy",
-  offline: "the client's tablet is offline",
-  dropped: "the connection was lost",
-  media_failed: "video could not connect",
-  interrupted: "the server restarted",
-  revoked: "the tablet's access was revoked",
+  completed: _("the call was completed"),
+  declined: _("the client declined"),
+  unanswered: _("no answer"),
+  cancelled: _("the call was cancelled"),
+  busy: _("the client is busy"),
+  offline: _("the client's tablet is offline"),
+  dropped: _("the connection was lost"),
+  media_failed: _("video could not connect"),
+  interrupted: _("the server restarted"),
+  revoked: _("the tablet's access was revoked"),
+  quiet_hours: _("the client's quiet hours"),
+  unavailable: _("the client cannot take calls now"),
+  preempted: _("another call took its place"),
 };
 const END_FALLBACK_MS = 3000;
 const TOAST_MS = 12000;
@@ -35,6 +39,8 @@ const dash = {
   clients: new Map(),
   help: new Map(),
   seenHelp: new Set(),
+  // The help requests the visible notice is about.
+  toastHelp: new Set(),
   call: null,
   // A call.start sent but not yet ringing: busy and offline end it before it rings.
   placing: null,
@@ -54,21 +60,21 @@ function relativeTime(iso) {
     return "";
   }
   if (seconds < 60) {
-    return "just now";
+    return _("just now");
   }
   if (seconds < 3600) {
-    return `${Math.floor(seconds / 60)} min ago`;
+    return _("{minutes} min ago", { minutes: Math.floor(seconds / 60) });
   }
   if (seconds < 86400) {
-    return `${Math.floor(seconds / 3600)} h ago`;
+    return _("{hours} h ago", { hours: Math.floor(seconds / 3600) });
   }
-  return moment.toLocaleDateString();
+  return formatDateTime(moment, { dateStyle: "medium" });
 }
 
 function statusLine(client) {
   const text = STATUS_TEXT[client.status] ?? client.status;
   if (client.status === "offline" && client.last_seen) {
-    return `${text} · last seen ${relativeTime(client.last_seen)}`;
+    return _("{status} · last seen {when}", { status: text, when: relativeTime(client.last_seen) });
   }
   return text;
 }
@@ -110,16 +116,16 @@ function renderRoster() {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "btn btn-primary";
-    button.textContent = "Call";
-    button.setAttribute("aria-label", `Call ${client.display_name}`);
+    button.textContent = _("Call");
+    button.setAttribute("aria-label", _("Call {name}", { name: client.display_name }));
     button.disabled = !canCall(client);
     button.addEventListener("click", () => startCall(client));
 
     const plan = document.createElement("a");
     plan.className = "btn btn-quiet";
     plan.href = `/clients/${encodeURIComponent(client.id)}/plan`;
-    plan.textContent = "Plan";
-    plan.setAttribute("aria-label", `Care plan of ${client.display_name}`);
+    plan.textContent = _("Plan");
+    plan.setAttribute("aria-label", _("Care plan of {name}", { name: client.display_name }));
 
     item.append(dot, main, button, plan);
     return item;
@@ -179,11 +185,17 @@ function applyPresence(entry) {
 // ---- help queue --------------------------------------------------------------------------
 
 function renderHelp() {
+  // A notice about help requests that are all gone (taken or cancelled) goes too.
+  if (dash.toastHelp.size && ![...dash.toastHelp].some((id) => dash.help.has(id))) {
+    dash.toastHelp.clear();
+    $("help-toast").hidden = true;
+  }
   const list = $("help-list");
   const requests = [...dash.help.values()].sort((a, b) => a.created_at.localeCompare(b.created_at));
   $("help-count").textContent = String(requests.length);
   $("help-empty").hidden = requests.length > 0;
-  document.title = requests.length ? `(${requests.length}) Dashboard · Hoiva` : "Dashboard · Hoiva";
+  const title = `${_("Dashboard")} · Hoiva`;
+  document.title = requests.length ? `(${requests.length}) ${title}` : title;
   list.replaceChildren(
     ...requests.map((request) => {
       const item = document.createElement("li");
@@ -195,13 +207,13 @@ function renderHelp() {
       who.textContent = request.client_name;
       const when = document.createElement("span");
       when.className = "help-when";
-      when.textContent = `Asked for help ${relativeTime(request.created_at)}`;
+      when.textContent = _("Asked for help {when}", { when: relativeTime(request.created_at) });
       text.append(who, when);
       const button = document.createElement("button");
       button.type = "button";
       button.className = "btn btn-primary";
-      button.textContent = "Take";
-      button.setAttribute("aria-label", `Take help request from ${request.client_name}`);
+      button.textContent = _("Take");
+      button.setAttribute("aria-label", _("Take help request from {name}", { name: request.client_name }));
       button.disabled = Boolean(dash.call) || !dash.signal?.open;
       button.addEventListener("click", () => takeHelp(request));
       item.append(text, button);
@@ -227,13 +239,20 @@ function replaceHelpQueue(requests) {
   if (fresh.length) {
     notify(
       fresh.length === 1
-        ? `${fresh[0].client_name} is asking for help`
-        : `${fresh.length} clients are asking for help`,
+        ? _("{name} is asking for help", { name: fresh[0].client_name })
+        : ngettext("{n} client is asking for help", "{n} clients are asking for help", fresh.length),
     );
+    dash.toastHelp = new Set(fresh.map((request) => request.help_id));
   }
 }
 
 function notify(text) {
+  dash.toastHelp.clear();
+  // Cleared first, so the same words twice are announced twice.
+  $("dash-announcer").textContent = "";
+  setTimeout(() => {
+    $("dash-announcer").textContent = text;
+  }, 50);
   $("help-toast-text").textContent = text;
   $("help-toast").hidden = false;
   clearTimeout(dash.timers.toast);
@@ -246,7 +265,7 @@ function notify(text) {
 function takeHelp(request) {
   const ref = dash.signal.send({ type: "help.take", help_id: request.help_id });
   if (ref) {
-    dash.pending.set(ref, `Could not take ${request.client_name}'s request`);
+    dash.pending.set(ref, _("Could not take the request of {name}", { name: request.client_name }));
   }
 }
 
@@ -281,8 +300,8 @@ function setCallState(state, text) {
   $("mute-button").disabled = !active || !dash.call?.media.hasAudio;
   $("camera-button").disabled = !active || !dash.call?.media.hasVideo;
   if (!active) {
-    resetToggle("mute-button", "Mute");
-    resetToggle("camera-button", "Camera off");
+    resetToggle("mute-button", _("Mute"));
+    resetToggle("camera-button", _("Camera off"));
   }
   renderRoster();
   renderHelp();
@@ -301,9 +320,9 @@ function startCall(client) {
   }
   const ref = dash.signal.send({ type: "call.start", client_id: client.id });
   if (ref) {
-    dash.pending.set(ref, `Could not call ${client.display_name}`);
+    dash.pending.set(ref, _("Could not call {name}", { name: client.display_name }));
     dash.placing = { clientId: client.id, clientName: client.display_name };
-    $("call-status").textContent = `Calling ${client.display_name}…`;
+    $("call-status").textContent = _("Calling {name}…", { name: client.display_name });
   }
 }
 
@@ -323,12 +342,15 @@ function onRinging(message) {
     localVideo: $("local-video"),
     remoteVideo: $("remote-video"),
     onLocalMediaError: (error) => {
-      $("media-warning").textContent = `Your camera or microphone is not available (${error.name}). The client will not see or hear you.`;
+      $("media-warning").textContent = _(
+        "Your camera or microphone is not available ({error}). The client will not see or hear you.",
+        { error: error.name },
+      );
       $("media-warning").hidden = false;
     },
     onConnectionState: (state) => {
       if (state === "failed" && dash.call?.media === media) {
-        $("media-warning").textContent = "The video connection failed.";
+        $("media-warning").textContent = _("The video connection failed.");
         $("media-warning").hidden = false;
       }
     },
@@ -343,7 +365,12 @@ function onRinging(message) {
     media,
     answeredAt: null,
   };
-  setCallState("ringing", `Ringing ${message.client_name}…`);
+  setCallState("ringing", _("Ringing {name}…", { name: message.client_name }));
+  // The Call or Take button that placed the call is disabled now and has lost the focus:
+  // hand it to End call, the one thing a keyboard user needs next.
+  if (lostFocus()) {
+    $("end-button").focus();
+  }
   media.start().then(() => {
     if (dash.call?.media === media) {
       setCallState(dash.call.answeredAt ? "connected" : "ringing", $("call-status").textContent);
@@ -356,33 +383,52 @@ function onAccepted(message) {
     return;
   }
   dash.call.answeredAt = Date.now();
-  setCallState("connected", `Connected with ${dash.call.clientName}`);
+  setCallState("connected", _("Connected with {name}", { name: dash.call.clientName }));
   startTimer();
 }
 
 function onEnded(message) {
   if (!dash.call && dash.placing) {
     const reason = END_REASON_TEXT[message.reason] ?? message.reason;
-    setCallState("ended", `Call to ${dash.placing.clientName} ended: ${reason}`);
+    setCallState("ended", _("Call to {name} ended: {reason}", { name: dash.placing.clientName, reason }));
     dash.placing = null;
     return;
   }
   if (dash.call?.id !== message.call_id) {
     return;
   }
+  // A whole sentence for the usual ending: "Call ended: the call was completed" would read
+  // twice over in Finnish and Swedish.
+  if (message.reason === "completed") {
+    finishCall(_("Call ended: the call was completed"));
+    return;
+  }
   const reason = END_REASON_TEXT[message.reason] ?? message.reason;
-  finishCall(`Call ended: ${reason}`);
+  finishCall(_("Call ended: {reason}", { reason }));
 }
 
 function finishCall(text) {
   clearTimeout(dash.timers.endFallback);
   stopTimer();
+  const clientId = dash.call?.clientId ?? null;
   if (dash.call) {
     dash.call.media.close();
     dash.call = null;
   }
   $("unmute-remote").hidden = true;
+  const endedHere = document.activeElement === $("end-button");
   setCallState("ended", text);
+  if (endedHere || lostFocus()) {
+    // Back to where the call began: the client's Call button, or the roster's filter.
+    const again = document.querySelector(`#roster-list li[data-client-id="${clientId}"] button`);
+    (again && !again.disabled ? again : $("roster-filter")).focus();
+  }
+}
+
+/** Whether the focus fell to the page itself (its button was disabled or redrawn). */
+function lostFocus() {
+  const active = document.activeElement;
+  return !active || active === document.body || !active.isConnected || active.disabled;
 }
 
 function endCall() {
@@ -391,11 +437,11 @@ function endCall() {
   }
   const callId = dash.call.id;
   dash.signal.send({ type: "call.end", call_id: callId });
-  $("call-status").textContent = "Ending the call…";
+  $("call-status").textContent = _("Ending the call…");
   // If the server's call.ended is lost with the socket, do not leave the camera on.
   dash.timers.endFallback = setTimeout(() => {
     if (dash.call?.id === callId) {
-      finishCall("Call ended.");
+      finishCall(_("Call ended."));
     }
   }, END_FALLBACK_MS);
 }
@@ -437,8 +483,8 @@ function onWelcome(welcome) {
   care.load();
   if (dash.call) {
     $("call-status").textContent = dash.call.answeredAt
-      ? `Connected with ${dash.call.clientName}`
-      : `Ringing ${dash.call.clientName}…`;
+      ? _("Connected with {name}", { name: dash.call.clientName })
+      : _("Ringing {name}…", { name: dash.call.clientName });
   }
 }
 
@@ -468,7 +514,7 @@ function onMessage(message) {
       return onEnded(message);
     case "call.media":
       if (dash.call?.id === message.call_id && message.state === "failed") {
-        $("media-warning").textContent = "The video connection failed.";
+        $("media-warning").textContent = _("The video connection failed.");
         $("media-warning").hidden = false;
       }
       return undefined;
@@ -521,10 +567,10 @@ function bind() {
   $("roster-filter").addEventListener("input", renderRoster);
   $("end-button").addEventListener("click", endCall);
   $("mute-button").addEventListener("click", () =>
-    toggle("mute-button", "Unmute", "Mute", (on) => dash.call?.media.setMuted(on)),
+    toggle("mute-button", _("Unmute"), _("Mute"), (on) => dash.call?.media.setMuted(on)),
   );
   $("camera-button").addEventListener("click", () =>
-    toggle("camera-button", "Camera on", "Camera off", (on) => dash.call?.media.setCameraOff(on)),
+    toggle("camera-button", _("Camera on"), _("Camera off"), (on) => dash.call?.media.setCameraOff(on)),
   );
   $("help-toast-close").addEventListener("click", () => {
     $("help-toast").hidden = true;
@@ -578,7 +624,7 @@ const insight = new InsightView({
 });
 
 bind();
-setCallState("idle", "No call in progress.");
+setCallState("idle", _("No call in progress."));
 loadRoster();
 dash.signal = new SignalConnection({ agent: "dashboard/0.1", onWelcome, onMessage, onClose, onState });
 dash.signal.start();

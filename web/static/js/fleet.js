@@ -3,29 +3,33 @@
 // Reload and Self-test buttons (fleet.reload, fleet.selftest).
 
 import { CLOSE_BAD_TOKEN, SignalConnection } from "./hoiva-signal.js";
+import { _, formatDateTime, ngettext } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 
 const PERMISSION_TEXT = {
-  granted: "Allowed",
-  denied: "Blocked",
-  prompt: "Not asked yet",
+  granted: _("Allowed"),
+  denied: _("Blocked"),
+  prompt: _("Not asked yet"),
   unknown: "—",
 };
-const SCREEN_TEXT = { on: "On", off: "Off", unknown: "—" };
+const SCREEN_TEXT = { on: _("On"), off: _("Off"), unknown: "—" };
 const SELFTEST_TEXT = {
-  running: "Running…",
-  passed: "Passed",
-  failed: "Failed",
-  no_answer: "No answer",
+  running: _("Running…"),
+  passed: _("Passed"),
+  failed: _("Failed"),
+  no_answer: _("No answer"),
 };
 const CHECK_TEXT = {
-  camera: "Camera",
-  microphone: "Microphone",
-  speaker: "Speaker",
-  media_server: "Media server",
+  camera: _("Camera"),
+  microphone: _("Microphone"),
+  speaker: _("Speaker"),
+  media_server: _("Media server"),
   turn: "TURN",
 };
+// A check's outcome as the tablet reports it ("pass", "fail", "skipped").
+const OUTCOME_TEXT = { pass: _("pass"), fail: _("fail"), skipped: _("skipped") };
+const QUALITY_TEXT = { good: _("good"), fair: _("fair"), poor: _("poor") };
 
 const fleet = {
   signal: null,
@@ -37,22 +41,18 @@ const fleet = {
   loaded: false, // a snapshot arrived on the current socket
 };
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
-  dateStyle: "medium",
-  timeStyle: "short",
-});
-
 function when(iso) {
   if (!iso) {
-    return "never";
+    return _("never");
   }
   const moment = new Date(iso);
   if (Number.isNaN(moment.getTime())) {
     return "";
   }
-  const today = new Date().toDateString() === moment.toDateString();
-  return today ? timeFormat.format(moment) : dateTimeFormat.format(moment);
+  const day = (value) => formatDateTime(value, { dateStyle: "short" });
+  return day(new Date()) === day(moment)
+    ? formatDateTime(moment, { timeStyle: "medium" })
+    : formatDateTime(moment);
 }
 
 // ---- rendering ---------------------------------------------------------------------------
@@ -78,7 +78,7 @@ function connectionText(status) {
   if (status.effective_type !== "unknown") {
     parts.push(status.effective_type);
   }
-  parts.push(status.quality === "unknown" ? "quality unknown" : status.quality);
+  parts.push(status.quality === "unknown" ? _("quality unknown") : QUALITY_TEXT[status.quality] ?? status.quality);
   if (typeof status.rtt_ms === "number") {
     parts.push(`${Math.round(status.rtt_ms)} ms`);
   }
@@ -89,14 +89,16 @@ function batteryText(status) {
   if (!status || typeof status.battery_pct !== "number") {
     return "—";
   }
-  return `${status.battery_pct} %${status.charging ? " (charging)" : ""}`;
+  return status.charging
+    ? _("{pct} % (charging)", { pct: status.battery_pct })
+    : `${status.battery_pct} %`;
 }
 
 function selftestCell(device) {
   const td = cell("selftest", "");
   const run = device.selftest;
   if (!run) {
-    td.textContent = "Not run yet";
+    td.textContent = _("Not run yet");
     td.classList.add("muted");
     return td;
   }
@@ -113,7 +115,9 @@ function selftestCell(device) {
     details.open = run.state === "failed";
     const summary = document.createElement("summary");
     const failing = run.checks.filter((c) => c.outcome === "fail").length;
-    summary.textContent = failing ? `${failing} of ${run.checks.length} checks failed` : "Checks";
+    summary.textContent = failing
+      ? ngettext("{failing} of {n} check failed", "{failing} of {n} checks failed", run.checks.length, { failing })
+      : _("Checks");
     const list = document.createElement("ul");
     list.className = "fleet-checks";
     for (const check of run.checks) {
@@ -121,7 +125,8 @@ function selftestCell(device) {
       item.dataset.check = check.name;
       item.dataset.outcome = check.outcome;
       const name = CHECK_TEXT[check.name] ?? check.name;
-      item.textContent = `${name}: ${check.outcome}${check.detail ? ` (${check.detail})` : ""}`;
+      const outcome = OUTCOME_TEXT[check.outcome] ?? check.outcome;
+      item.textContent = `${name}: ${outcome}${check.detail ? ` (${check.detail})` : ""}`;
       if (check.outcome === "fail") {
         item.className = "fleet-bad";
       }
@@ -137,17 +142,17 @@ function actionsCell(device) {
   const td = cell("actions", "");
   const box = document.createElement("div");
   box.className = "fleet-actions";
-  const who = `${device.label || "tablet"} of ${device.client_name}`;
-  for (const [command, text] of [
-    ["reload", "Reload"],
-    ["selftest", "Self-test"],
+  const tablet = device.label || _("tablet");
+  for (const [command, text, spoken] of [
+    ["reload", _("Reload"), _("Reload {tablet} of {name}", { tablet, name: device.client_name })],
+    ["selftest", _("Self-test"), _("Self-test {tablet} of {name}", { tablet, name: device.client_name })],
   ]) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "btn btn-quiet";
     button.dataset.command = command;
     button.textContent = text;
-    button.setAttribute("aria-label", `${text} ${who}`);
+    button.setAttribute("aria-label", spoken);
     button.disabled = !device.online || !fleet.signal?.open;
     button.addEventListener("click", () => sendCommand(device.device_id, command));
     box.append(button);
@@ -162,42 +167,81 @@ function actionsCell(device) {
   return td;
 }
 
+/** A labelled figure inside a cell: the label for sighted readers, the value by its field. */
+function figure(field, label, text, className = "") {
+  const line = document.createElement("span");
+  line.className = "fleet-figure";
+  const name = document.createElement("span");
+  name.className = "fleet-figure-label";
+  name.textContent = `${label}: `;
+  const value = document.createElement("span");
+  value.dataset.field = field;
+  value.textContent = text;
+  if (className) {
+    value.className = className;
+  }
+  line.append(name, value);
+  return line;
+}
+
+// Six columns, so the table fits a 1280 px window: the client's name first (a row header)
+// and the actions last, the tablet's figures grouped in between.
 function renderRow(device) {
   const status = device.status;
   const row = document.createElement("tr");
   row.id = `device-${device.device_id}`;
   row.dataset.deviceId = device.device_id;
   row.dataset.online = String(device.online);
-  const state = cell("state", "");
+
+  const who = document.createElement("th");
+  who.scope = "row";
+  who.className = "cell-name";
+  const name = document.createElement("span");
+  name.dataset.field = "client";
+  name.textContent = device.client_name;
+  const label = document.createElement("span");
+  label.className = "cell-sub";
+  label.dataset.field = "label";
+  label.textContent = device.label || _("Tablet");
+  who.append(name, label);
+
+  const stateCell = document.createElement("td");
+  const state = document.createElement("span");
+  state.dataset.field = "state";
   const badge = document.createElement("span");
   badge.className = "fleet-state";
   badge.dataset.online = String(device.online);
-  badge.textContent = device.online ? "Online" : "Offline";
+  badge.textContent = device.online ? _("Online") : _("Offline");
   state.append(badge);
   if (device.offline_since) {
     const alert = document.createElement("span");
     alert.className = "fleet-row-note fleet-bad";
     alert.dataset.field = "alert";
-    alert.textContent = "Offline alert";
-    alert.title = `Silent since ${when(device.offline_since)}`;
+    alert.textContent = _("Offline alert");
+    alert.title = _("Silent since {when}", { when: when(device.offline_since) });
     state.append(alert);
   }
+  const seen = figure("last_seen", _("Last seen"), when(device.last_seen));
+  seen.classList.add("cell-sub");
+  stateCell.append(state, seen);
+
+  const tablet = document.createElement("td");
+  tablet.append(
+    figure("app_version", _("App"), status?.app_version ?? "—"),
+    figure("connection", _("Connection"), connectionText(status), status?.quality === "poor" ? "fleet-bad" : ""),
+    figure("battery", _("Battery"), batteryText(status), status?.battery_pct < 20 ? "fleet-warn" : ""),
+  );
+
   const camera = status ? PERMISSION_TEXT[status.camera] ?? status.camera : "—";
   const microphone = status ? PERMISSION_TEXT[status.microphone] ?? status.microphone : "—";
-  row.append(
-    cell("client", device.client_name),
-    cell("label", device.label || "Tablet"),
-    state,
-    cell("last_seen", when(device.last_seen)),
-    cell("app_version", status?.app_version ?? "—"),
-    cell("connection", connectionText(status), status?.quality === "poor" ? "fleet-bad" : ""),
-    cell("camera", camera, status?.camera === "denied" ? "fleet-bad" : ""),
-    cell("microphone", microphone, status?.microphone === "denied" ? "fleet-bad" : ""),
-    cell("screen", status ? SCREEN_TEXT[status.screen] ?? status.screen : "—"),
-    cell("battery", batteryText(status), status?.battery_pct < 20 ? "fleet-warn" : ""),
-    selftestCell(device),
-    actionsCell(device),
+  const devices = document.createElement("td");
+  devices.append(
+    figure("camera", _("Camera"), camera, status?.camera === "denied" ? "fleet-bad" : ""),
+    figure("microphone", _("Microphone"), microphone, status?.microphone === "denied" ? "fleet-bad" : ""),
+    figure("screen", _("Screen"), status ? SCREEN_TEXT[status.screen] ?? status.screen : "—"),
   );
+
+  row.append(who, stateCell, tablet, devices, selftestCell(device), actionsCell(device));
   return row;
 }
 
@@ -228,19 +272,24 @@ function renderDevice(device) {
 function renderSummary() {
   if (!fleet.signal?.open) {
     fleet.loaded = false;
-    $("fleet-summary").textContent = "Reconnecting… the table may be out of date.";
+    $("fleet-summary").textContent = _("Reconnecting… the table may be out of date.");
     return;
   }
   if (!fleet.loaded) {
-    $("fleet-summary").textContent = "Loading…";
+    $("fleet-summary").textContent = _("Loading…");
     return;
   }
   const total = fleet.devices.size;
   const online = [...fleet.devices.values()].filter((d) => d.online).length;
   const alerts = fleet.alerts.length;
-  $("fleet-summary").textContent =
-    `${total} tablet${total === 1 ? "" : "s"}, ${online} online` +
-    (alerts ? `, ${alerts} offline alert${alerts === 1 ? "" : "s"}` : "");
+  const parts = [
+    ngettext("{n} tablet", "{n} tablets", total),
+    _("{online} online", { online }),
+  ];
+  if (alerts) {
+    parts.push(ngettext("{n} offline alert", "{n} offline alerts", alerts));
+  }
+  $("fleet-summary").textContent = parts.join(", ");
 }
 
 function renderAlerts() {
@@ -249,9 +298,11 @@ function renderAlerts() {
     ...fleet.alerts.map((alert) => {
       const item = document.createElement("li");
       item.dataset.deviceId = alert.device_id;
-      item.textContent =
-        `${alert.client_name} (${alert.label || "tablet"}): not heard from since ` +
-        `${when(alert.last_seen)}`;
+      item.textContent = _("{name} ({tablet}): not heard from since {when}", {
+        name: alert.client_name,
+        tablet: alert.label || _("tablet"),
+        when: when(alert.last_seen),
+      });
       return item;
     }),
   );
@@ -274,18 +325,18 @@ function sendCommand(deviceId, command) {
   const type = command === "reload" ? "fleet.reload" : "fleet.selftest";
   const ref = fleet.signal?.send({ type, device_id: deviceId });
   if (!ref) {
-    note(deviceId, "Not connected to the server; try again in a moment.");
+    note(deviceId, _("Not connected to the server; try again in a moment."));
     return;
   }
   fleet.pending.set(ref, deviceId);
-  note(deviceId, command === "reload" ? "Reloading…" : "Self-test asked…");
+  note(deviceId, command === "reload" ? _("Reloading…") : _("Self-test asked…"));
 }
 
 function onSent(message) {
   fleet.pending.delete(message.ref);
   note(
     message.device_id,
-    message.command === "reload" ? "Reload sent." : "Self-test started on the tablet.",
+    message.command === "reload" ? _("Reload sent.") : _("Self-test started on the tablet."),
   );
 }
 
@@ -293,7 +344,7 @@ function onError(message) {
   const deviceId = fleet.pending.get(message.ref);
   if (deviceId) {
     fleet.pending.delete(message.ref);
-    note(deviceId, message.code === "invalid_state" ? "The tablet is not connected." : message.message);
+    note(deviceId, message.code === "invalid_state" ? _("The tablet is not connected.") : message.message);
     return;
   }
   console.warn("hoiva: server error", message.code, message.message);

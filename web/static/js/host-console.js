@@ -4,19 +4,20 @@
 
 import { SignalConnection } from "./hoiva-signal.js";
 import { RoomMedia } from "./hoiva-room.js";
+import { _ } from "./i18n.js";
 
 const AGENT = "host-console/0.1";
 const QUALITY_TEXT = {
-  connecting: "connecting",
-  good: "good connection",
-  fair: "fair connection",
-  poor: "poor connection",
-  lost: "connection lost",
+  connecting: _("connecting"),
+  good: _("good connection"),
+  fair: _("fair connection"),
+  poor: _("poor connection"),
+  lost: _("connection lost"),
 };
 const END_TEXT = {
-  ended_by_host: "The meal has ended.",
-  empty: "The room closed after its end time.",
-  interrupted: "The server stopped the room.",
+  ended_by_host: _("The meal has ended."),
+  empty: _("The room closed after its end time."),
+  interrupted: _("The server stopped the room."),
 };
 
 const $ = (id) => document.getElementById(id);
@@ -84,7 +85,7 @@ function onState(state) {
     startMedia(state.session_id);
   }
   consoleEl.dataset.state = "live";
-  $("room-status").textContent = state.locked ? "Live · locked" : "Live";
+  $("room-status").textContent = state.locked ? _("Live · locked") : _("Live");
   render();
 }
 
@@ -92,7 +93,7 @@ function onEnded(reason) {
   host.ended = true;
   stopMedia();
   consoleEl.dataset.state = "ended";
-  $("room-status").textContent = END_TEXT[reason] ?? "You left the room.";
+  $("room-status").textContent = END_TEXT[reason] ?? _("You left the room.");
   for (const button of consoleEl.querySelectorAll(".console-actions button")) {
     button.disabled = true;
   }
@@ -122,10 +123,10 @@ function startMedia(sessionId) {
     onTracks: renderMedia,
     onConnectionState: (state) => {
       if (state === "failed") {
-        showAlert("The video connection failed. Reload the page to reconnect.");
+        showAlert(_("The video connection failed. Reload the page to reconnect."));
       }
     },
-    onLocalMediaError: () => showAlert("Your camera or microphone could not be used."),
+    onLocalMediaError: () => showAlert(_("Your camera or microphone could not be used.")),
   });
   host.media.start().then(renderMedia);
 }
@@ -158,6 +159,8 @@ function newTile(subjectId) {
   bar.className = "tile-bar";
   const dot = document.createElement("span");
   dot.className = "quality-dot";
+  // The dot is a picture of the connection: a label on a plain span is not announced.
+  dot.setAttribute("role", "img");
   const name = document.createElement("span");
   name.className = "tile-name";
   const flags = document.createElement("span");
@@ -167,10 +170,10 @@ function newTile(subjectId) {
   controls.className = "tile-controls";
   if (subjectId !== host.me) {
     controls.append(
-      button("mute", "Mute"),
-      button("spotlight", "Spotlight"),
-      button("side", "Talk privately"),
-      button("remove", "Remove"),
+      button("mute", _("Mute")),
+      button("spotlight", _("Spotlight")),
+      button("side", _("Talk privately")),
+      button("remove", _("Remove")),
     );
   }
   tile.append(video, bar, controls);
@@ -204,23 +207,39 @@ function render() {
     tile.dataset.away = String(person.away);
     tile.dataset.spotlit = String(state.spotlight_id === person.subject_id);
     tile.dataset.self = String(self);
-    tile.querySelector(".tile-name").textContent = self ? `${person.name} (you)` : person.name;
+    tile.querySelector(".tile-name").textContent = self ? _("{name} (you)", { name: person.name }) : person.name;
     const dot = tile.querySelector(".quality-dot");
     dot.title = QUALITY_TEXT[person.quality] ?? person.quality;
     dot.setAttribute("aria-label", dot.title);
     const flags = [];
-    if (person.muted) flags.push("Muted");
-    if (person.away && !self) flags.push("Talking privately");
-    if (state.spotlight_id === person.subject_id) flags.push("Spotlight");
+    if (person.muted) flags.push(_("Muted"));
+    if (person.away && !self) flags.push(_("Talking privately"));
+    if (state.spotlight_id === person.subject_id) flags.push(_("Spotlight"));
     tile.querySelector(".tile-flags").textContent = flags.join(" · ");
     if (!self) {
       // Short words on the buttons; the whole sentence for screen readers (and tests).
       const spotlit = state.spotlight_id === person.subject_id;
       const aside = state.side_call_id === person.subject_id;
-      label(tile, "mute", person.muted ? "Unmute" : "Mute", `${person.muted ? "Unmute" : "Mute"} ${person.name}`);
-      label(tile, "spotlight", spotlit ? "End spotlight" : "Spotlight", spotlit ? `End spotlight on ${person.name}` : `Spotlight ${person.name}`);
-      label(tile, "side", aside ? "Back to the table" : "Talk privately", aside ? `Bring ${person.name} back to the table` : `Talk privately with ${person.name}`);
-      label(tile, "remove", "Remove", `Remove ${person.name}`);
+      const name = { name: person.name };
+      label(
+        tile,
+        "mute",
+        person.muted ? _("Unmute") : _("Mute"),
+        person.muted ? _("Unmute {name}", name) : _("Mute {name}", name),
+      );
+      label(
+        tile,
+        "spotlight",
+        spotlit ? _("End spotlight") : _("Spotlight"),
+        spotlit ? _("End spotlight on {name}", name) : _("Spotlight {name}", name),
+      );
+      label(
+        tile,
+        "side",
+        aside ? _("Back to the table") : _("Talk privately"),
+        aside ? _("Bring {name} back to the table", name) : _("Talk privately with {name}", name),
+      );
+      label(tile, "remove", _("Remove"), _("Remove {name}", name));
     }
   }
   for (const [subjectId, tile] of host.tiles) {
@@ -229,22 +248,57 @@ function render() {
       host.tiles.delete(subjectId);
     }
   }
+  fitGrid();
   const homes = state.participants.filter((p) => p.role === "client").length;
   $("room-count").textContent = String(homes);
   $("console-empty").hidden = homes > 0;
   const side = state.participants.find((p) => p.subject_id === state.side_call_id);
   $("side-call-banner").hidden = !side;
   $("side-call-banner").textContent = side
-    ? `You are talking privately with ${side.name}. The table cannot hear or see you.`
+    ? _("You are talking privately with {name}. The table cannot hear or see you.", { name: side.name })
     : "";
   const lock = $("lock-button");
   lock.setAttribute("aria-pressed", String(state.locked));
-  lock.textContent = state.locked ? "Unlock room" : "Lock room";
+  lock.textContent = state.locked ? _("Unlock room") : _("Lock room");
   for (const id of ["my-mic-button", "mute-all-button", "unmute-all-button", "lock-button", "end-button"]) {
     $(id).disabled = false;
   }
   renderMedia();
 }
+
+const TILE_GAP_PX = 12; // .tiles' gap (0.75rem)
+const VIDEO_RATIO = 4 / 3;
+
+/**
+ * The grid's columns and width that give every tile the largest picture with the whole table
+ * on the screen: try each column count, keep the one whose tiles come out widest.
+ */
+function fitGrid() {
+  const list = $("tiles");
+  const count = Math.max(1, host.tiles.size);
+  const width = list.parentElement.clientWidth;
+  const height = window.innerHeight - list.getBoundingClientRect().top - 16;
+  // The name bar and buttons under each picture, measured from a tile when there is one.
+  const sample = list.querySelector(".tile");
+  const video = sample?.querySelector("video");
+  const chrome = sample && video ? sample.offsetHeight - video.offsetHeight : 90;
+  let best = { columns: 1, tile: 0 };
+  for (let columns = 1; columns <= count; columns += 1) {
+    const rows = Math.ceil(count / columns);
+    const byWidth = (width - TILE_GAP_PX * (columns - 1)) / columns;
+    const byHeight = ((height - TILE_GAP_PX * (rows - 1)) / rows - chrome) * VIDEO_RATIO;
+    const tile = Math.min(byWidth, byHeight);
+    if (tile > best.tile) {
+      best = { columns, tile };
+    }
+  }
+  // Never smaller than a readable name and its buttons, even on a short screen.
+  const tile = Math.max(best.tile, 240);
+  list.style.setProperty("--columns", String(best.columns));
+  list.style.maxWidth = `${Math.round(tile * best.columns + TILE_GAP_PX * (best.columns - 1))}px`;
+}
+
+window.addEventListener("resize", () => fitGrid());
 
 function renderMedia() {
   const media = host.media;
@@ -309,7 +363,10 @@ function onTileClick(event) {
       });
       break;
     case "remove":
-      if (window.confirm(`Remove ${person?.name ?? "this home"} from the room for today?`)) {
+      const question = person
+        ? _("Remove {name} from the room for today?", { name: person.name })
+        : _("Remove this home from the room for today?");
+      if (window.confirm(question)) {
         send({ type: "room.remove", subject_id: subjectId });
       }
       break;
@@ -323,7 +380,7 @@ function toggleMyMic() {
   host.media?.setMuted(host.myMicMuted);
   const mic = $("my-mic-button");
   mic.setAttribute("aria-pressed", String(host.myMicMuted));
-  mic.textContent = host.myMicMuted ? "Unmute my microphone" : "Mute my microphone";
+  mic.textContent = host.myMicMuted ? _("Unmute my microphone") : _("Mute my microphone");
 }
 
 function bind() {
@@ -386,7 +443,7 @@ host.signal = new SignalConnection({
   onClose: () => !host.ended,
   onState: (state) => {
     if (state === "down" || state === "connecting") {
-      $("room-status").textContent = "Reconnecting…";
+      $("room-status").textContent = _("Reconnecting…");
     }
   },
 });

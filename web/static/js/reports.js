@@ -1,6 +1,8 @@
 // Report charts, drawn as SVG from /api/reports (the same SQL figures as the tables).
 // No chart library: a kiosk-free staff page still must work without the internet.
 
+import { _, formatDateTime, formatNumber, ngettext } from "./i18n.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 const ADHERENCE_LIMIT = 80;
 const MAX_CLIENT_BARS = 25;
@@ -37,8 +39,16 @@ function niceMax(value) {
 }
 
 function shortDate(iso) {
-  const [, month, day] = iso.split("-");
-  return `${Number(day)}.${Number(month)}.`;
+  // Noon UTC is the same calendar day in Helsinki.
+  return formatDateTime(`${iso}T12:00:00Z`, { day: "numeric", month: "numeric" });
+}
+
+function percent(value, digits = 0) {
+  return formatNumber(value / 100, {
+    style: "percent",
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
 }
 
 /** Bars: virtual visits per week; line: adherence % on a 0-100 scale on the right. */
@@ -53,7 +63,7 @@ function drawWeekly(container, weeks) {
   const svg = svgRoot(
     width,
     height,
-    `Virtual visits per week, ${total} in all, and adherence per week`,
+    _("Virtual visits per week, {total} in all, and adherence per week", { total }),
   );
   const y = (v) => pad.top + plotH - (v / top) * plotH;
   const yPct = (v) => pad.top + plotH - (v / 100) * plotH;
@@ -64,7 +74,7 @@ function drawWeekly(container, weeks) {
     );
   }
   for (const pct of [0, 50, 100]) {
-    svg.append(el("text", { x: width - pad.right + 6, y: yPct(pct) + 4, class: "axis" }, `${pct}%`));
+    svg.append(el("text", { x: width - pad.right + 6, y: yPct(pct) + 4, class: "axis" }, percent(pct)));
   }
   const slot = plotW / Math.max(1, weeks.length);
   const points = [];
@@ -78,7 +88,15 @@ function drawWeekly(container, weeks) {
       class: "bar",
       "data-week": week.week_start,
     });
-    bar.append(el("title", {}, `${week.week_start}: ${week.virtual_visits} virtual visits`));
+    bar.append(
+      el(
+        "title",
+        {},
+        ngettext("{week}: {n} virtual visit", "{week}: {n} virtual visits", week.virtual_visits, {
+          week: formatDateTime(`${week.week_start}T12:00:00Z`, { dateStyle: "medium" }),
+        }),
+      ),
+    );
     svg.append(bar, el("text", { x: x + slot / 2, y: height - 14, class: "axis axis-mid" }, shortDate(week.week_start)));
     if (week.adherence_pct !== null && week.adherence_pct !== undefined) {
       points.push([x + slot / 2, yPct(week.adherence_pct)]);
@@ -102,7 +120,7 @@ function drawAdherence(container, clients) {
   if (!rows.length) {
     const empty = document.createElement("p");
     empty.className = "muted";
-    empty.textContent = "No check-ins were due in this period.";
+    empty.textContent = _("No check-ins were due in this period.");
     container.replaceChildren(empty);
     return 0;
   }
@@ -112,7 +130,11 @@ function drawAdherence(container, clients) {
   const height = pad.top + pad.bottom + rows.length * rowH;
   const plotW = width - pad.left - pad.right;
   const x = (pct) => pad.left + (pct / 100) * plotW;
-  const svg = svgRoot(width, height, `Adherence by client, ${rows.length} clients, lowest first`);
+  const svg = svgRoot(
+    width,
+    height,
+    ngettext("Adherence by client, {n} client, lowest first", "Adherence by client, {n} clients, lowest first", rows.length),
+  );
   rows.forEach((row, index) => {
     const top = pad.top + index * rowH;
     const low = row.adherence_pct < ADHERENCE_LIMIT;
@@ -124,16 +146,16 @@ function drawAdherence(container, clients) {
       class: low ? "bar bar-low" : "bar",
       "data-client": row.client_id,
     });
-    bar.append(el("title", {}, `${row.name}: ${row.adherence_pct.toFixed(1)} %`));
+    bar.append(el("title", {}, `${row.name}: ${percent(row.adherence_pct, 1)}`));
     svg.append(
       el("text", { x: pad.left - 8, y: top + rowH / 2 + 4, class: "axis axis-left" }, row.name),
       bar,
-      el("text", { x: x(row.adherence_pct) + 6, y: top + rowH / 2 + 4, class: "axis" }, `${Math.round(row.adherence_pct)} %`),
+      el("text", { x: x(row.adherence_pct) + 6, y: top + rowH / 2 + 4, class: "axis" }, percent(row.adherence_pct)),
     );
   });
   svg.append(
     el("line", { x1: x(ADHERENCE_LIMIT), x2: x(ADHERENCE_LIMIT), y1: pad.top, y2: height - pad.bottom, class: "limit" }),
-    el("text", { x: x(ADHERENCE_LIMIT), y: height - 6, class: "axis axis-mid" }, `${ADHERENCE_LIMIT} %`),
+    el("text", { x: x(ADHERENCE_LIMIT), y: height - 6, class: "axis axis-mid" }, percent(ADHERENCE_LIMIT)),
   );
   container.replaceChildren(svg);
   return rows.length;
@@ -144,15 +166,10 @@ async function load() {
   if (!root) {
     return;
   }
-  const query = root.dataset.query || "";
   try {
-    const response = await fetch(`/api/reports${query ? `?${query}` : ""}`, {
-      credentials: "same-origin",
-    });
-    if (!response.ok) {
-      throw new Error(`the report could not be loaded (${response.status})`);
-    }
-    const report = await response.json();
+    // The page carries its own figures: fetching /api/reports again would be a second read
+    // of the same personal data, and a second entry in each client's access log.
+    const report = JSON.parse(root.dataset.report);
     drawWeekly(document.getElementById("chart-weekly"), report.weeks);
     state.clients = drawAdherence(document.getElementById("chart-adherence"), report.clients);
     state.weeks = report.weeks.length;

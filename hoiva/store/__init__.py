@@ -1,6 +1,0 @@
-"""The records store: SQLAlchemy Core (async) over SQLite by default, PostgreSQL in deployments."""
-
-from hoiva.store.engine import create_store_engine, migrate
-from hoiva.store.sql_store import SqlStore
-
-__all__ = ["SqlStore", "create_store_engine", "migrate"]
