@@ -70,7 +70,21 @@ async def test_start_refuses_the_fast_path_on_another_aiortc_but_the_public_path
 # -- nothing outside the door touches a library internal -----------------------------------
 
 # Our code (tests included); bench/ keeps its own baselines (MediaRelay, a bare SFU).
-_SCANNED = ("media", "signaling", "hoiva", "care_sessions", "web", "tests/media", "tests/unit")
+_SCANNED = (
+    "media",
+    "signaling",
+    "hoiva",
+    "care_sessions",
+    "care_services",
+    "protocol",
+    "store",
+    "web",
+    "client_kit",
+    "tablet_client",
+    "netlab",
+    "tests/media",
+    "tests/unit",
+)
 _MANGLED = re.compile(r"^_(RTC\w+|HeaderExtensionsMap|StunProtocol|Connection|Session)__\w+")
 
 
