@@ -22,7 +22,7 @@ from care_sessions.permissions import ROUTE_RULES
 from protocol.messages import CLIENT_MESSAGE_TYPES
 from signaling.routes import MESSAGE_ROLES
 from tests.conftest import RunningServer, make_config, serving
-from tests.integration.wire import RawSocket
+from tests.integration.wire import RawSocket, replies_about
 
 UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
 PASSWORD = "role-test-password"
@@ -173,16 +173,7 @@ async def test_every_message_type_answers_as_its_rule_says(
         for tag, message_type in sorted(types.items()):
             if tag == "hello":
                 continue
-            await sock.send({**_sample(message_type), "ref": tag})
-            await sock.send({"type": "ping", "ref": f"after-{tag}"})
-            answers = []
-            while True:
-                message = await sock.next()
-                assert message is not None, f"{role.value} {tag} closed the socket"
-                if message.get("ref") == f"after-{tag}":
-                    break
-                if message.get("ref") == tag:
-                    answers.append(message)
+            answers = await replies_about(sock, _sample(message_type), tag)
             codes = {m.get("code") for m in answers if m["type"] == "error"}
             assert "bad_message" not in codes, f"the sample for {tag} is malformed: {answers}"
             refused = "forbidden" in codes

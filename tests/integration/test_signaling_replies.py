@@ -21,7 +21,7 @@ from protocol.messages import ClientMessage
 from signaling.routes import MESSAGE_ROLES
 from tests.conftest import NURSE_PASSWORD, RunningServer, make_config, serving
 from tests.integration.test_permissions import PROBE_TOKEN, _as_role, _sample
-from tests.integration.wire import RawSocket, staff_socket
+from tests.integration.wire import RawSocket, replies_about, staff_socket
 
 # What an allowed sender gets for the sample: (reply type, error code), or None for a message
 # that has no reply (the sender learns the outcome from later messages, or from nothing).
@@ -99,17 +99,10 @@ async def test_every_message_type_gets_its_documented_answer_with_the_ref(
     wrong = []
     try:
         for tag, message_type in sorted(_protocol_types().items()):
-            ref = f"r-{tag}"
-            await sock.send({**_sample(message_type), "ref": ref})
-            await sock.send({"type": "ping", "ref": f"after-{tag}"})
-            replies = []
-            while True:
-                message = await sock.next()
-                assert message is not None, f"{role.value} {tag} closed the socket"
-                if message.get("ref") == f"after-{tag}":
-                    break
-                if message.get("ref") == ref:
-                    replies.append((message["type"], message.get("code")))
+            replies = [
+                (m["type"], m.get("code"))
+                for m in await replies_about(sock, _sample(message_type), f"r-{tag}")
+            ]
             allowed = role in MESSAGE_ROLES[tag]
             expected = EXPECTED[tag] if allowed else ("error", "forbidden")
             if replies != ([] if expected is None else [expected]):

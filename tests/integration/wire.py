@@ -77,3 +77,19 @@ async def staff_socket(server: object, username: str, password: str) -> RawSocke
     await sock.send({"type": "hello"})
     await sock.expect("welcome")
     return sock
+
+
+async def replies_about(sock: RawSocket, message: dict[str, Any], ref: str) -> list[dict[str, Any]]:
+    """Send `message` with `ref`, then a ping: every reply that carries `ref` before the pong.
+
+    The ping's pong bounds the wait: replies to one frame come before those to the next."""
+    await sock.send({**message, "ref": ref})
+    await sock.send({"type": "ping", "ref": f"after-{ref}"})
+    replies: list[dict[str, Any]] = []
+    while True:
+        reply = await sock.next()
+        assert reply is not None, f"the socket closed ({sock.close_code}) after {message['type']}"
+        if reply.get("ref") == f"after-{ref}":
+            return replies
+        if reply.get("ref") == ref:
+            replies.append(reply)
