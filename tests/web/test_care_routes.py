@@ -40,12 +40,13 @@ async def test_roster_shows_presence(server: RunningServer) -> None:
         await tablet.stop()
 
 
-async def test_sessions_page_and_api(server: RunningServer) -> None:
+async def record_help_call(server: RunningServer, call_id: str, talked_s: int) -> None:
+    """A help call to a new client Aino, rung 2026-11-30 09:00 UTC, answered after 4 s."""
     client = await server.add_client("Aino")
     nurse = server.nurses[0]
     ring = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     record = SessionRecord(
-        id="call-1",
+        id=call_id,
         kind=SessionKind.HELP_CALL,
         client_id=client.id,
         started_by=nurse.id,
@@ -58,9 +59,14 @@ async def test_sessions_page_and_api(server: RunningServer) -> None:
     store = server.services.store
     await store.session_started(record)
     record.answer_at = ring + timedelta(seconds=4)
-    record.end_at = ring + timedelta(seconds=4 + 125)
+    record.end_at = ring + timedelta(seconds=4 + talked_s)
     record.end_reason = EndReason.DECLINED
     await store.session_updated(record)
+
+
+async def test_sessions_page_and_api(server: RunningServer) -> None:
+    await record_help_call(server, "call-1", talked_s=125)
+    nurse = server.nurses[0]
 
     async with StaffBrowser(server.url) as admin:
         await admin.login("admin", ADMIN_PASSWORD)

@@ -6,13 +6,13 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from html import unescape
 
-from care_sessions.records import EndReason, SessionKind, SessionParticipant, SessionRecord
 from care_sessions.schedule import local_day
 from tests.conftest import ADMIN_PASSWORD, NURSE_PASSWORD, RunningServer
 from tests.web.staff_client import StaffBrowser
+from tests.web.test_care_routes import record_help_call
 from tests.web.test_reports_routes import NOVEMBER, seed
 
 FI = {"Accept-Language": "fi-FI,fi;q=0.9"}
@@ -67,26 +67,7 @@ async def test_the_open_week_is_in_progress_not_zero(server: RunningServer) -> N
 
 async def test_sessions_page_in_finnish_and_helsinki_time(server: RunningServer) -> None:
     """Kinds, end reasons, times (Helsinki, Finnish style) and durations in Finnish."""
-    client = await server.add_client("Aino")
-    nurse = server.nurses[0]
-    ring = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-    record = SessionRecord(
-        id="call-fi",
-        kind=SessionKind.HELP_CALL,
-        client_id=client.id,
-        started_by=nurse.id,
-        ring_at=ring,
-        participants=[
-            SessionParticipant("staff", nurse.id, nurse.display_name),
-            SessionParticipant("client", client.id, client.display_name),
-        ],
-    )
-    store = server.services.store
-    await store.session_started(record)
-    record.answer_at = ring + timedelta(seconds=4)
-    record.end_at = ring + timedelta(seconds=4 + 3725)
-    record.end_reason = EndReason.DECLINED
-    await store.session_updated(record)
+    await record_help_call(server, "call-fi", talked_s=3725)
     async with StaffBrowser(server.url) as admin:
         await admin.login("admin", ADMIN_PASSWORD)
         html = await (await admin.get("/sessions", headers=FI)).text()
