@@ -285,22 +285,17 @@ def postgres_server() -> Iterator[PostgresServer]:
         pytest.fail(str(exc))
 
 
-@pytest.fixture
-async def cluster(tmp_path: Path, postgres_server: PostgresServer) -> AsyncIterator[Cluster]:
-    """Redis and a migrated PostgreSQL database shared by the instances a test starts, as
-    compose.yaml deploys them."""
-    redis = RedisServer(tmp_path / "redis")
+@contextlib.asynccontextmanager
+async def postgres_cluster(tmp: Path, postgres: PostgresServer) -> AsyncIterator[Cluster]:
+    """Redis and a fresh database on a real PostgreSQL, shared by the instances started."""
+    redis = RedisServer(tmp / "redis")
     redis.start()
-    db_url = postgres_server.create_database()
+    db_url = postgres.create_database()
     engine = create_store_engine(db_url)
     await migrate(engine)
     store = SqlStore(engine)
     built = Cluster(
-        tmp=tmp_path,
-        redis=redis,
-        store=store,
-        auth=AuthService(store, SystemClock()),
-        db_url=db_url,
+        tmp=tmp, redis=redis, store=store, auth=AuthService(store, SystemClock()), db_url=db_url
     )
     try:
         for username in ("nurse1", "nurse2"):
@@ -319,6 +314,14 @@ async def cluster(tmp_path: Path, postgres_server: PostgresServer) -> AsyncItera
             await built.stop()
         finally:
             redis.stop()
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path, postgres_server: PostgresServer) -> AsyncIterator[Cluster]:
+    """Redis and a migrated PostgreSQL database shared by the instances a test starts, as
+    compose.yaml deploys them."""
+    async with postgres_cluster(tmp_path, postgres_server) as built:
+        yield built
 
 
 @pytest.fixture

@@ -9,26 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from care_sessions.auth import AuthService
-from care_sessions.clock import SystemClock
-from care_sessions.identity import Role, StaffUser
-from care_sessions.secrets_kdf import hash_password
 from media.client_peer import ClientPeer
 from protocol.messages import ServerMessage
-from store import SqlStore, create_store_engine, migrate
+from store import SqlStore
 from tablet_client.headless import HeadlessTablet
 from tablet_client.headless_staff import HeadlessNurse
 from tests.conftest import NURSE_PASSWORD
-from tests.pg import PostgresServer
-from tests.scaleout.conftest import Cluster, Instance, RedisServer
+from tests.scaleout.conftest import Cluster, Instance
 
 
 class RecordingTablet(HeadlessTablet):
@@ -163,34 +156,3 @@ async def writer_held_back(engine: AsyncEngine, timeout: float) -> None:
                 raise TimeoutError("nobody tried to write the session record")
             await conn.commit()  # a fresh snapshot of pg_stat_activity
             await asyncio.sleep(0.05)
-
-
-@contextlib.asynccontextmanager
-async def postgres_cluster(tmp: Path, postgres: PostgresServer) -> AsyncIterator[Cluster]:
-    """Redis and a fresh database on a real PostgreSQL, shared by the instances started."""
-    redis = RedisServer(tmp / "redis")
-    redis.start()
-    db_url = postgres.create_database()
-    engine = create_store_engine(db_url)
-    await migrate(engine)
-    store = SqlStore(engine)
-    built = Cluster(
-        tmp=tmp, redis=redis, store=store, auth=AuthService(store, SystemClock()), db_url=db_url
-    )
-    try:
-        for username in ("nurse1", "nurse2"):
-            user = StaffUser(
-                id=str(uuid.uuid4()),
-                username=username,
-                display_name=username.title(),
-                role=Role.NURSE,
-                password_hash=hash_password(NURSE_PASSWORD),
-            )
-            await store.add_staff(user)
-            built.nurses.append(user)
-        yield built
-    finally:
-        try:
-            await built.stop()
-        finally:
-            redis.stop()

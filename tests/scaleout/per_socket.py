@@ -39,36 +39,30 @@ class SocketLog:
         return len(self.sockets)
 
 
-class LoggingTablet(HeadlessTablet):
+class _SocketLogging:
+    """Mixed into a headless client: keeps a SocketLog of every socket and what it heard."""
+
+    signal: SignalingClient | None
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.by_socket = SocketLog()
+
+    async def _connect(self) -> None:
+        await super()._connect()  # type: ignore[misc]
+        self.by_socket.note(self.signal)
+
+    async def _on_message(self, message: ServerMessage) -> None:
+        self.by_socket.note(self.signal, message)
+        await super()._on_message(message)  # type: ignore[misc]
+
+
+class LoggingTablet(_SocketLogging, HeadlessTablet):
     """A headless tablet that keeps a SocketLog."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.by_socket = SocketLog()
 
-    async def _connect(self) -> None:
-        await super()._connect()
-        self.by_socket.note(self.signal)
-
-    async def _on_message(self, message: ServerMessage) -> None:
-        self.by_socket.note(self.signal, message)
-        await super()._on_message(message)
-
-
-class LoggingNurse(HeadlessNurse):
+class LoggingNurse(_SocketLogging, HeadlessNurse):
     """A headless nurse that keeps a SocketLog."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.by_socket = SocketLog()
-
-    async def _connect(self) -> None:
-        await super()._connect()
-        self.by_socket.note(self.signal)
-
-    async def _on_message(self, message: ServerMessage) -> None:
-        self.by_socket.note(self.signal, message)
-        await super()._on_message(message)
 
 
 async def call_through(
