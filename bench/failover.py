@@ -38,13 +38,12 @@ from typing import Any
 from care_sessions.records import EndReason
 from media.ice import use_host_addresses
 from tests.pg import throwaway_postgres
-from tests.scaleout.conftest import Cluster, Instance
+from tests.scaleout.conftest import Cluster, Instance, postgres_cluster
 from tests.scaleout.failover_kit import (
     call_across,
     kill_and_restart,
     media_back,
     open_rows,
-    postgres_cluster,
 )
 
 SHIPPED_BUS = {"bus__heartbeat_s": "1.0", "bus__instance_ttl_s": "4.0"}
